@@ -1,0 +1,273 @@
+//! The command line (SPEC §1): `snag check`, `snag rules`, `snag explain`.
+
+use std::collections::HashMap;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+
+use crate::catalog::{Catalogs, RULE_IDS};
+use crate::config::{unknown_rule, Config};
+use crate::engine::{self, Input, Options};
+use crate::report;
+
+#[derive(Parser)]
+#[command(
+    name = "snag",
+    version,
+    about = "Finds the backend anti-patterns that make web services stall, leak connections or fail silently (JS/TS, Python, C#)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse files and directories (default: the current directory).
+    Check(CheckArgs),
+    /// List the rules: id, languages, summary.
+    Rules,
+    /// Print a rule's documentation: what it flags, why, how to fix, examples.
+    Explain {
+        /// A rule id, e.g. `sync-io`.
+        rule: String,
+    },
+    /// Print the tree-sitter syntax tree of a file (for front-end work).
+    #[command(hide = true)]
+    Ast { path: PathBuf },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Human,
+    Concise,
+    Json,
+    JsonLines,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Files or directories to analyse.
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// Only these rules (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    select: Vec<String>,
+    /// Not these rules (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    ignore: Vec<String>,
+    /// Configuration file (default: the nearest snag.toml, or pyproject.toml with [tool.snag]).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Read the source from stdin and analyse it as this path.
+    #[arg(long)]
+    stdin_filename: Option<PathBuf>,
+    /// Exit 0 even when there are findings.
+    #[arg(long)]
+    exit_zero: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Do not honour .gitignore and .ignore files.
+    #[arg(long)]
+    no_ignore: bool,
+    /// When to colour human output.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: Color,
+}
+
+/// Runs the command; the returned code is the process exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Check(args) => check(args),
+        Command::Rules => {
+            let catalogs = Catalogs::load(&Default::default())?;
+            let mut out = io::stdout().lock();
+            for rule in &catalogs.rules {
+                let langs: Vec<&str> = [
+                    ("javascript/typescript", &rule.doc.javascript),
+                    ("python", &rule.doc.python),
+                    ("csharp", &rule.doc.csharp),
+                ]
+                .iter()
+                .filter(|(_, s)| {
+                    !s.apis.is_empty()
+                        || !s.statuses.is_empty()
+                        || !s.callback_sinks.is_empty()
+                        || !s.contexts.is_empty()
+                })
+                .map(|(l, _)| *l)
+                .collect();
+                writeln!(
+                    out,
+                    "{:<20} {:<8} [{}]  {}",
+                    rule.doc.id,
+                    rule.doc.severity.as_str(),
+                    langs.join(", "),
+                    rule.doc.summary
+                )?;
+            }
+            Ok(0)
+        }
+        Command::Explain { rule } => {
+            let catalogs = Catalogs::load(&Default::default())?;
+            let Some(rule) = catalogs.rule(&rule) else {
+                bail!(unknown_rule(&rule));
+            };
+            print!("{}", explain(&rule.doc));
+            Ok(0)
+        }
+        Command::Ast { path } => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let Some((_, grammar)) = crate::lang::detect(&path) else {
+                bail!("not a JS/TS, Python or C# file: {}", path.display());
+            };
+            let mut parser = tree_sitter::Parser::new();
+            parser.set_language(&grammar)?;
+            let tree = parser.parse(&text, None).context("parse failed")?;
+            println!("{}", tree.root_node().to_sexp());
+            Ok(0)
+        }
+    }
+}
+
+fn explain(doc: &crate::catalog::RuleFile) -> String {
+    let mut s = format!("# {} — {}\n\n{}\n", doc.id, doc.title, doc.summary);
+    let sections = [
+        ("Why it matters", doc.why.as_str()),
+        ("How to fix", doc.fix.as_str()),
+        ("What it does not flag", doc.not_flagged.as_str()),
+        ("Configuration", doc.configuration.as_str()),
+    ];
+    for (title, body) in sections {
+        if !body.trim().is_empty() {
+            s.push_str(&format!("\n## {title}\n{}\n", body.trim()));
+        }
+    }
+    if !doc.peers.is_empty() {
+        s.push_str(&format!("\n## Peer rules\n{}\n", doc.peers.join(", ")));
+    }
+    for ex in &doc.examples {
+        s.push_str(&format!("\n## Example ({}, {})\n", ex.language, ex.path));
+        if !ex.bad.is_empty() {
+            s.push_str(&format!("Flagged:\n```\n{}\n```\n", ex.bad.trim()));
+        }
+        if !ex.good.is_empty() {
+            s.push_str(&format!("Instead:\n```\n{}\n```\n", ex.good.trim()));
+        }
+    }
+    s
+}
+
+fn check(args: CheckArgs) -> Result<i32> {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let start = args
+        .stdin_filename
+        .clone()
+        .unwrap_or_else(|| paths[0].clone());
+    let config = Config::discover(args.config.as_deref(), &start)?;
+    for id in args.select.iter().chain(&args.ignore) {
+        if !RULE_IDS.contains(&id.as_str()) {
+            bail!(unknown_rule(id));
+        }
+    }
+    let select: Vec<&String> = if args.select.is_empty() {
+        config.select.iter().collect()
+    } else {
+        args.select.iter().collect()
+    };
+    let enabled: Vec<&'static str> = RULE_IDS
+        .iter()
+        .copied()
+        .filter(|id| select.is_empty() || select.iter().any(|s| s == id))
+        .filter(|id| !args.ignore.iter().chain(&config.ignore).any(|s| s == id))
+        .collect();
+    let catalogs = Catalogs::load(&config.extensions())?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let opts = Options {
+        threads,
+        no_ignore: args.no_ignore,
+        exclude: config.exclude_set(),
+        enabled,
+        severity: config
+            .severity
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect::<HashMap<_, _>>(),
+        per_file_ignores: config.per_file_ignore_sets(),
+    };
+    let input = match &args.stdin_filename {
+        Some(path) => {
+            let mut bytes = Vec::new();
+            io::stdin()
+                .read_to_end(&mut bytes)
+                .context("cannot read stdin")?;
+            let text = engine::decode(bytes).map_err(|e| anyhow::anyhow!("stdin: {e}"))?;
+            Input::Stdin {
+                path: path.clone(),
+                text,
+            }
+        }
+        None => {
+            for p in &paths {
+                if !p.exists() {
+                    bail!("{}: no such file or directory", p.display());
+                }
+            }
+            Input::Paths(paths)
+        }
+    };
+    let outcome = engine::run(input, &catalogs, &opts);
+    match args.format {
+        Format::Human => {
+            let choice = match args.color {
+                Color::Always => ColorChoice::Always,
+                Color::Never => ColorChoice::Never,
+                Color::Auto => {
+                    if io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+                        ColorChoice::Auto
+                    } else {
+                        ColorChoice::Never
+                    }
+                }
+            };
+            let mut out = StandardStream::stdout(choice);
+            report::human::render(&mut out, &outcome, &catalogs)?;
+        }
+        Format::Concise => {
+            let mut out = io::stdout().lock();
+            report::concise(&mut out, &outcome)?;
+            for e in &outcome.errors {
+                eprintln!("error: {}: {}", e.path, e.message);
+            }
+            report::human::summary(&mut io::stderr(), &outcome)?;
+        }
+        Format::Json => report::json::document(&mut io::stdout().lock(), &outcome)?,
+        Format::JsonLines => report::json::lines(&mut io::stdout().lock(), &outcome)?,
+    }
+    Ok(if outcome.diagnostics.is_empty() || args.exit_zero {
+        0
+    } else {
+        1
+    })
+}

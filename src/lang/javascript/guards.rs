@@ -1,0 +1,246 @@
+//! Guard clauses: `if (<check of request input>) { <answer with a status> }`, and the access
+//! paths of request input that variables hold (`const { email } = req.body`).
+
+use tree_sitter::Node;
+
+use super::scope::Binding;
+use super::{last_segment, named_children, Lowerer};
+use crate::lang::text;
+use crate::model::{Guard, Span};
+
+/// Status answers are looked for within this many nodes of an `if` branch.
+const BRANCH_BUDGET: usize = 400;
+
+pub(super) fn if_statement(l: &mut Lowerer, node: Node) {
+    let Some(in_fn) = l.current_fn() else { return };
+    let (Some(condition), Some(consequence)) = (
+        node.child_by_field_name("condition"),
+        node.child_by_field_name("consequence"),
+    ) else {
+        return;
+    };
+    let Some(status) = answered_status(consequence, l.src) else {
+        return;
+    };
+    let mut reads = Vec::new();
+    let mut checks = false;
+    let mut stack = vec![condition];
+    let mut budget = BRANCH_BUDGET;
+    while let Some(n) = stack.pop() {
+        budget = budget.saturating_sub(1);
+        if budget == 0 {
+            break;
+        }
+        match n.kind() {
+            "unary_expression" | "binary_expression" | "regex" => checks = true,
+            "identifier" => {
+                if let Some(p) = read_path(l, n) {
+                    reads.push(p);
+                }
+                continue;
+            }
+            "arrow_function" | "function_expression" => continue,
+            _ => {}
+        }
+        if n.kind() == "call_expression" || n.kind() == "member_expression" {
+            let t = text(n, l.src);
+            if [
+                ".test",
+                ".length",
+                "isNaN",
+                ".includes",
+                ".match",
+                "isInteger",
+                "isArray",
+            ]
+            .iter()
+            .any(|k| t.contains(k))
+            {
+                checks = true;
+            }
+        }
+        stack.extend(named_children(n));
+    }
+    if reads.is_empty() {
+        return;
+    }
+    l.model.guards.push(Guard {
+        span: Span::new(node.start_byte(), condition.end_byte()),
+        in_fn,
+        reads,
+        checks,
+        status,
+    });
+}
+
+/// The access path an identifier in a condition reads: through a request-input binding, or the
+/// member chain it roots (`req.body.email`).
+fn read_path(l: &Lowerer, ident: Node) -> Option<String> {
+    let src = l.src;
+    // Only roots: not the `email` of `req.body.email`.
+    if let Some(p) = ident.parent() {
+        if p.kind() == "member_expression" && p.child_by_field_name("object") != Some(ident) {
+            return None;
+        }
+    }
+    let mut top = ident;
+    while let Some(p) = top.parent() {
+        if p.kind() == "member_expression" && p.child_by_field_name("object") == Some(top) {
+            top = p;
+        } else {
+            break;
+        }
+    }
+    let name = text(ident, src);
+    let rest = &text(top, src)[name.len().min(text(top, src).len())..];
+    match l.scopes.lookup(l.current_fn(), name, &l.model.functions) {
+        Some(Binding::Input(path)) => Some(format!("{path}{rest}")),
+        Some(Binding::Value) if is_param(l, name) => Some(format!("{name}{rest}")),
+        _ => None,
+    }
+}
+
+fn is_param(l: &Lowerer, name: &str) -> bool {
+    let mut f = l.current_fn();
+    while let Some(id) = f {
+        if l.scopes.params(id).iter().any(|p| p == name) {
+            return true;
+        }
+        f = l.model.functions[id].parent;
+    }
+    false
+}
+
+/// The request-input access path an initializer reads, if any: `req.body`, `await request.json()`,
+/// `ctx.request.body.user`, `new URL(req.url).searchParams`.
+pub(super) fn input_path(l: &Lowerer, value: Node) -> Option<String> {
+    let src = l.src;
+    let mut node = value;
+    let mut suffix: Vec<String> = Vec::new();
+    for _ in 0..32 {
+        match node.kind() {
+            "await_expression"
+            | "parenthesized_expression"
+            | "as_expression"
+            | "non_null_expression" => node = node.named_child(0)?,
+            "member_expression" => {
+                suffix.push(text(node.child_by_field_name("property")?, src).to_string());
+                node = node.child_by_field_name("object")?;
+            }
+            "call_expression" => {
+                let f = node.child_by_field_name("function")?;
+                if f.kind() != "member_expression" {
+                    return None;
+                }
+                suffix.push(format!("{}()", last_segment(text(f, src))));
+                node = f.child_by_field_name("object")?;
+            }
+            "new_expression" => {
+                let c = node.child_by_field_name("constructor")?;
+                if text(c, src) != "URL" {
+                    return None;
+                }
+                suffix.push("URL".to_string());
+                suffix.reverse();
+                return Some(suffix.join("."));
+            }
+            "identifier" => {
+                let name = text(node, src);
+                let base = match l.scopes.lookup(l.current_fn(), name, &l.model.functions) {
+                    Some(Binding::Input(p)) => p.clone(),
+                    Some(Binding::Value) if is_param(l, name) => name.to_string(),
+                    _ => return None,
+                };
+                suffix.push(base);
+                suffix.reverse();
+                return Some(suffix.join("."));
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The HTTP status an `if` branch answers with: `res.status(400)`, `reply.code(422)`,
+/// `ctx.throw(400)`, `{ status: 400 }`, `ctx.status = 400`, `throw new BadRequestException()`.
+fn answered_status(branch: Node, src: &str) -> Option<u16> {
+    let mut stack = vec![branch];
+    let mut budget = BRANCH_BUDGET;
+    let mut found = None;
+    while let Some(n) = stack.pop() {
+        budget = budget.checked_sub(1)?;
+        let status = match n.kind() {
+            "arrow_function" | "function_expression" | "function_declaration" => continue,
+            "call_expression" | "new_expression" => {
+                let callee = n
+                    .child_by_field_name("function")
+                    .or_else(|| n.child_by_field_name("constructor"));
+                let name = callee.map_or("", |c| last_segment(text(c, src)));
+                let first = n
+                    .child_by_field_name("arguments")
+                    .and_then(|a| a.named_child(0))
+                    .and_then(|a| status_literal(a, src));
+                match name {
+                    "status" | "code" | "sendStatus" | "throw" | "writeHead" | "createError"
+                    | "createHttpError" | "httpErrors" | "HttpError" => first,
+                    _ => status_from_name(name),
+                }
+            }
+            "pair" => {
+                let key = n.child_by_field_name("key").map_or("", |k| text(k, src));
+                match key {
+                    "status" | "statusCode" => n
+                        .child_by_field_name("value")
+                        .and_then(|v| status_literal(v, src)),
+                    _ => None,
+                }
+            }
+            "assignment_expression" => {
+                let left = n.child_by_field_name("left").map_or("", |k| text(k, src));
+                if left.ends_with(".status") || left.ends_with(".statusCode") {
+                    n.child_by_field_name("right")
+                        .and_then(|v| status_literal(v, src))
+                } else {
+                    None
+                }
+            }
+            "member_expression" => status_from_name(text(n, src)),
+            _ => None,
+        };
+        if status.is_some() {
+            found = status;
+            break;
+        }
+        // Depth-first, in source order.
+        let children: Vec<Node> = named_children(n).collect();
+        stack.extend(children.into_iter().rev());
+    }
+    found
+}
+
+fn status_literal(node: Node, src: &str) -> Option<u16> {
+    if node.kind() == "number" {
+        return text(node, src)
+            .parse()
+            .ok()
+            .filter(|s| (100..600).contains(s));
+    }
+    status_from_name(text(node, src))
+}
+
+/// Status from an error or constant name: `BadRequestException`, `Boom.badRequest`,
+/// `HttpStatus.BAD_REQUEST`, `StatusCodes.UNPROCESSABLE_ENTITY`.
+fn status_from_name(name: &str) -> Option<u16> {
+    let n = name.to_ascii_lowercase().replace('_', "");
+    [
+        ("badrequest", 400),
+        ("unprocessable", 422),
+        ("notfound", 404),
+        ("unauthorized", 401),
+        ("forbidden", 403),
+        ("conflict", 409),
+    ]
+    .iter()
+    .find(|(k, _)| n.contains(k))
+    .map(|&(_, s)| s)
+}

@@ -1,0 +1,826 @@
+//! The JavaScript/TypeScript front-end: one pre-order pass over the tree records functions,
+//! bindings, calls, registrations and guards; names are resolved once the whole file is seen
+//! (function declarations are hoisted, imports may come last).
+
+mod frameworks;
+mod guards;
+mod scope;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use tree_sitter::Node;
+
+use super::{count_errors, preorder, text, unquote};
+use crate::model::{Call, Export, FileModel, FnId, Function, Role, Runs, Span, Use};
+use scope::{Binding, Root, Scopes};
+
+/// Array methods that call their callback before returning: the callback runs inline.
+const INLINE_CALLBACK_METHODS: &[&str] = &[
+    "map",
+    "forEach",
+    "filter",
+    "reduce",
+    "reduceRight",
+    "some",
+    "every",
+    "find",
+    "findIndex",
+    "findLast",
+    "flatMap",
+    "sort",
+];
+
+pub fn lower(root: Node, source: &str, path: &Path) -> FileModel {
+    let mut l = Lowerer {
+        src: source,
+        model: FileModel::default(),
+        scopes: Scopes::default(),
+        fn_stack: Vec::new(),
+        try_stack: Vec::new(),
+        class_stack: Vec::new(),
+        node_fn: HashMap::new(),
+        node_call: HashMap::new(),
+        pending_calls: Vec::new(),
+        pending_regs: Vec::new(),
+        pending_exports: Vec::new(),
+    };
+    l.model.parse_errors = count_errors(root);
+    preorder(root, |node| l.visit(node));
+    l.finish(path)
+}
+
+/// What a call's callee resolves through once every binding is known.
+struct PendingCall {
+    scope: Option<FnId>,
+    root: Root,
+    members: Vec<String>,
+    receiver_node: Option<usize>,
+}
+
+/// A function-valued argument of a registration, resolved at the end.
+struct PendingReg {
+    scope: Option<FnId>,
+    span: Span,
+    handler: HandlerRef,
+    route: String,
+    wrapped: bool,
+    validated: bool,
+    middleware: Vec<String>,
+}
+
+enum HandlerRef {
+    Node(usize),
+    Name(Root, Vec<String>),
+}
+
+pub(super) struct Lowerer<'s> {
+    src: &'s str,
+    model: FileModel,
+    scopes: Scopes,
+    /// Enclosing functions with the byte where each ends.
+    fn_stack: Vec<(FnId, usize)>,
+    /// `try` bodies that have a `catch`: (start, end, function).
+    try_stack: Vec<(usize, usize, Option<FnId>)>,
+    /// Enclosing classes with the byte where each ends.
+    class_stack: Vec<(String, usize)>,
+    node_fn: HashMap<usize, FnId>,
+    node_call: HashMap<usize, usize>,
+    pending_calls: Vec<PendingCall>,
+    pending_regs: Vec<PendingReg>,
+    /// (export name, local name or function node)
+    pending_exports: Vec<(String, HandlerRef, Option<FnId>)>,
+}
+
+impl<'s> Lowerer<'s> {
+    fn current_fn(&self) -> Option<FnId> {
+        self.fn_stack.last().map(|&(id, _)| id)
+    }
+
+    fn current_class(&self) -> Option<&str> {
+        self.class_stack.last().map(|(c, _)| c.as_str())
+    }
+
+    fn visit(&mut self, node: Node) {
+        let start = node.start_byte();
+        while self.fn_stack.last().is_some_and(|&(_, end)| end <= start) {
+            self.fn_stack.pop();
+        }
+        while self
+            .try_stack
+            .last()
+            .is_some_and(|&(_, end, _)| end <= start)
+        {
+            self.try_stack.pop();
+        }
+        while self
+            .class_stack
+            .last()
+            .is_some_and(|&(_, end)| end <= start)
+        {
+            self.class_stack.pop();
+        }
+        match node.kind() {
+            "function_declaration"
+            | "generator_function_declaration"
+            | "function_expression"
+            | "function"
+            | "generator_function"
+            | "arrow_function"
+            | "method_definition" => self.function(node),
+            "class_declaration" | "class" | "abstract_class_declaration" => {
+                let name = node
+                    .child_by_field_name("name")
+                    .map_or("", |n| text(n, self.src));
+                self.class_stack.push((name.to_string(), node.end_byte()));
+                self.scopes.declare(
+                    self.current_fn(),
+                    name,
+                    Binding::Value,
+                    node.kind() != "class",
+                );
+            }
+            "call_expression" | "new_expression" => self.call(node),
+            "import_statement" => self.import(node),
+            "variable_declarator" => self.declarator(node),
+            "assignment_expression" => self.assignment(node),
+            "export_statement" => self.export(node),
+            "await_expression" => self.await_expr(node),
+            "try_statement" => {
+                if let (Some(body), Some(_)) = (
+                    node.child_by_field_name("body"),
+                    node.child_by_field_name("handler"),
+                ) {
+                    self.try_stack
+                        .push((body.start_byte(), body.end_byte(), self.current_fn()));
+                }
+            }
+            "if_statement" => guards::if_statement(self, node),
+            _ => {}
+        }
+    }
+
+    fn function(&mut self, node: Node) {
+        let src = self.src;
+        let parent = self.current_fn();
+        let is_async = (0..node.child_count())
+            .filter_map(|i| node.child(i))
+            .take_while(|c| c.kind() != "formal_parameters" && c.kind() != "identifier")
+            .any(|c| c.kind() == "async");
+        let params = node
+            .child_by_field_name("parameters")
+            .or_else(|| node.child_by_field_name("parameter"));
+        let body = node.child_by_field_name("body");
+        let head_end = params
+            .map(|p| p.end_byte())
+            .or(body.map(|b| b.start_byte()))
+            .unwrap_or(node.end_byte());
+        let mut name = node
+            .child_by_field_name("name")
+            .map(|n| text(n, src).to_string());
+        let container = skip_wrappers_up(node);
+        if name.is_none() {
+            name = container.and_then(|c| match c.kind() {
+                "variable_declarator" | "public_field_definition" | "field_definition" => c
+                    .child_by_field_name("name")
+                    .or_else(|| c.child_by_field_name("property"))
+                    .map(|n| text(n, src).to_string()),
+                "pair" => c
+                    .child_by_field_name("key")
+                    .map(|n| unquote(text(n, src)).to_string()),
+                "assignment_expression" => c
+                    .child_by_field_name("left")
+                    .map(|n| last_segment(text(n, src)).to_string()),
+                _ => None,
+            });
+        }
+        // A callback: which call it is handed to, and whether that call runs it inline.
+        let mut passed_to = None;
+        let mut runs = Runs::Own;
+        if let Some(args) = node.parent().filter(|p| p.kind() == "arguments") {
+            if let Some(call) = args.parent() {
+                let callee = call
+                    .child_by_field_name("function")
+                    .or_else(|| call.child_by_field_name("constructor"));
+                if let Some(callee) = callee {
+                    let method = last_segment(text(callee, src)).to_string();
+                    if INLINE_CALLBACK_METHODS.contains(&method.as_str()) {
+                        runs = Runs::Inline;
+                    }
+                    passed_to = Some(if call.kind() == "new_expression" {
+                        format!("new {}", text(callee, src))
+                    } else {
+                        method
+                    });
+                }
+            }
+        }
+        let class = if node.kind() == "method_definition" {
+            self.current_class().map(str::to_string)
+        } else {
+            None
+        };
+        let role = match (node.kind(), name.as_deref()) {
+            (
+                "method_definition",
+                Some("constructor" | "onModuleInit" | "onApplicationBootstrap"),
+            ) => Role::Startup,
+            _ => Role::Plain,
+        };
+        let id = self.model.functions.len();
+        self.model.functions.push(Function {
+            name: name.clone(),
+            span: Span::new(node.start_byte(), node.end_byte()),
+            head: Span::new(node.start_byte(), head_end),
+            is_async,
+            parent,
+            role,
+            runs,
+            awaits_outside_try: false,
+            passed_to,
+            class,
+            async_void: false,
+        });
+        self.node_fn.insert(node.id(), id);
+        // The function's own name is visible where it is declared.
+        if let Some(n) = &name {
+            match node.kind() {
+                "function_declaration" | "generator_function_declaration" => {
+                    self.scopes.declare(parent, n, Binding::Function(id), true)
+                }
+                _ if container.is_some_and(|c| c.kind() == "variable_declarator") => {
+                    self.scopes.declare(parent, n, Binding::Function(id), true)
+                }
+                _ => {}
+            }
+        }
+        self.fn_stack.push((id, node.end_byte()));
+        if let Some(params) = params {
+            self.parameters(id, params);
+        }
+        frameworks::function_role(self, node, id);
+    }
+
+    /// Parameters shadow imports; decorated ones (`@Body() dto`) are request input.
+    fn parameters(&mut self, id: FnId, params: Node) {
+        let src = self.src;
+        if params.kind() == "identifier" {
+            self.scopes
+                .declare(Some(id), text(params, src), Binding::Value, false);
+            return;
+        }
+        let mut names = Vec::new();
+        for p in named_children(params) {
+            let decorator = named_children(p)
+                .find(|c| c.kind() == "decorator")
+                .map(|d| text(d, src).trim_start_matches('@').to_string());
+            let pattern = p
+                .child_by_field_name("pattern")
+                .or_else(|| p.child_by_field_name("left"))
+                .unwrap_or(p);
+            let mut idents = Vec::new();
+            pattern_names(pattern, src, &mut idents);
+            for n in idents {
+                let binding = match decorator
+                    .as_deref()
+                    .map(|d| d.split('(').next().unwrap_or(d))
+                {
+                    Some(d @ ("Body" | "Query" | "Param" | "Headers")) => {
+                        Binding::Input(format!("@{d}"))
+                    }
+                    _ => Binding::Value,
+                };
+                names.push(n.clone());
+                self.scopes.declare(Some(id), &n, binding, false);
+            }
+        }
+        self.scopes.set_params(id, names);
+    }
+
+    fn call(&mut self, node: Node) {
+        let src = self.src;
+        let construct = node.kind() == "new_expression";
+        let Some(callee) = node
+            .child_by_field_name("function")
+            .or_else(|| node.child_by_field_name("constructor"))
+        else {
+            return;
+        };
+        let args = node.child_by_field_name("arguments");
+        let (root, members, receiver_node) = scope::decompose(callee, src);
+        let first = args.and_then(|a| a.named_child(0));
+        let first_arg = first.map(|f| {
+            let t = text(f, src);
+            let t = if matches!(f.kind(), "string" | "template_string") {
+                unquote(t)
+            } else {
+                t
+            };
+            t.chars().take(120).collect::<String>()
+        });
+        let arg_count = args.map_or(0, |a| a.named_child_count() as u32);
+        let id = self.model.calls.len();
+        let call_text = scope::callee_text(callee, src);
+        self.model.calls.push(Call {
+            span: Span::new(callee.start_byte(), node.end_byte()),
+            in_fn: self.current_fn(),
+            callee: None,
+            text: call_text,
+            construct,
+            result: self.result_use(node),
+            target: None,
+            first_arg,
+            arg_count,
+            receiver_call: None,
+            returns_promise: false,
+        });
+        self.node_call.insert(node.id(), id);
+        self.pending_calls.push(PendingCall {
+            scope: self.current_fn(),
+            root,
+            members,
+            receiver_node,
+        });
+        if !construct {
+            frameworks::registration(self, node, callee, args);
+        }
+    }
+
+    /// What the code around a call does with its result.
+    fn result_use(&self, node: Node) -> Use {
+        let mut child = node;
+        let mut parent = node.parent();
+        while let Some(p) = parent {
+            match p.kind() {
+                "parenthesized_expression"
+                | "as_expression"
+                | "non_null_expression"
+                | "satisfies_expression"
+                | "type_assertion"
+                | "ternary_expression" => {}
+                "binary_expression" => {
+                    let op = p.child_by_field_name("operator").map(|o| o.kind());
+                    if !matches!(op, Some("||" | "??" | "&&")) {
+                        return Use::Other;
+                    }
+                }
+                "await_expression" => return Use::Awaited,
+                "return_statement" | "arrow_function" => return Use::Returned,
+                "expression_statement" => return Use::Discarded,
+                "unary_expression" => {
+                    let op = p.child_by_field_name("operator").map(|o| text(o, self.src));
+                    return if op == Some("void") {
+                        Use::Voided
+                    } else {
+                        Use::Other
+                    };
+                }
+                "member_expression" => {
+                    return if p.child_by_field_name("object") == Some(child) {
+                        Use::Chained
+                    } else {
+                        Use::Other
+                    }
+                }
+                "variable_declarator" => {
+                    return if self.current_fn().is_none() {
+                        Use::Stored
+                    } else {
+                        Use::Assigned
+                    }
+                }
+                "assignment_expression" | "augmented_assignment_expression" => {
+                    let left = p.child_by_field_name("left");
+                    return match left {
+                        Some(l) if l.kind() == "identifier" => {
+                            if self
+                                .scopes
+                                .declared_in(self.current_fn(), text(l, self.src))
+                            {
+                                Use::Assigned
+                            } else {
+                                Use::Stored
+                            }
+                        }
+                        Some(_) => Use::Stored,
+                        None => Use::Other,
+                    };
+                }
+                "arguments" | "array" | "pair" | "spread_element" => return Use::Argument,
+                "public_field_definition" | "field_definition" => return Use::Stored,
+                _ => return Use::Other,
+            }
+            child = p;
+            parent = p.parent();
+        }
+        Use::Other
+    }
+
+    fn await_expr(&mut self, node: Node) {
+        let Some(f) = self.current_fn() else { return };
+        let start = node.start_byte();
+        let covered = self
+            .try_stack
+            .iter()
+            .any(|&(s, e, tf)| tf == Some(f) && s <= start && node.end_byte() <= e);
+        // `await x.catch(...)` handles its own rejection.
+        let caught = node.named_child(0).is_some_and(|e| {
+            e.kind() == "call_expression"
+                && e.child_by_field_name("function")
+                    .is_some_and(|c| last_segment(text(c, self.src)) == "catch")
+        });
+        if !covered && !caught {
+            self.model.functions[f].awaits_outside_try = true;
+        }
+    }
+
+    fn import(&mut self, node: Node) {
+        let src = self.src;
+        let Some(source) = node.child_by_field_name("source") else {
+            return;
+        };
+        let module = unquote(text(source, src)).to_string();
+        self.model.imports.push(scope::normalize_module(&module));
+        for clause in named_children(node).filter(|c| c.kind() == "import_clause") {
+            for part in named_children(clause) {
+                match part.kind() {
+                    "identifier" => self.scopes.declare(
+                        None,
+                        text(part, src),
+                        Binding::module(&module, Some("default")),
+                        true,
+                    ),
+                    "namespace_import" => {
+                        if let Some(n) = named_children(part).find(|c| c.kind() == "identifier") {
+                            self.scopes.declare(
+                                None,
+                                text(n, src),
+                                Binding::module(&module, None),
+                                true,
+                            );
+                        }
+                    }
+                    "named_imports" => {
+                        for spec in named_children(part).filter(|c| c.kind() == "import_specifier")
+                        {
+                            let Some(name) = spec.child_by_field_name("name") else {
+                                continue;
+                            };
+                            let local = spec.child_by_field_name("alias").unwrap_or(name);
+                            self.scopes.declare(
+                                None,
+                                text(local, src),
+                                Binding::module(&module, Some(unquote(text(name, src)))),
+                                true,
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn declarator(&mut self, node: Node) {
+        let src = self.src;
+        let Some(name) = node.child_by_field_name("name") else {
+            return;
+        };
+        let scope = self.current_fn();
+        let value = node.child_by_field_name("value").map(skip_wrappers_down);
+        // `require('x')`, `require('x').y`, `await import('x')`
+        if let Some((module, member)) = value.and_then(|v| scope::required_module(v, src)) {
+            self.model.imports.push(scope::normalize_module(&module));
+            match name.kind() {
+                "identifier" => self.scopes.declare(
+                    scope,
+                    text(name, src),
+                    Binding::module(&module, member.as_deref()),
+                    true,
+                ),
+                "object_pattern" => {
+                    for (key, local) in object_pattern_pairs(name, src) {
+                        let path = match &member {
+                            Some(m) => format!("{m}.{key}"),
+                            None => key,
+                        };
+                        self.scopes.declare(
+                            scope,
+                            &local,
+                            Binding::module(&module, Some(&path)),
+                            true,
+                        );
+                    }
+                }
+                _ => {}
+            }
+            return;
+        }
+        let input = value.and_then(|v| guards::input_path(self, v));
+        match name.kind() {
+            "identifier" => {
+                let binding = match (input, value) {
+                    (Some(path), _) => Binding::Input(path),
+                    (None, Some(v)) if v.kind() == "new_expression" => v
+                        .child_by_field_name("constructor")
+                        .map(|c| {
+                            let (root, members, _) = scope::decompose(c, src);
+                            Binding::Instance(root, members)
+                        })
+                        .unwrap_or(Binding::Value),
+                    _ => Binding::Value,
+                };
+                self.scopes.declare(scope, text(name, src), binding, true);
+            }
+            "object_pattern" | "array_pattern" => {
+                let pairs = if name.kind() == "object_pattern" {
+                    object_pattern_pairs(name, src)
+                } else {
+                    let mut idents = Vec::new();
+                    pattern_names(name, src, &mut idents);
+                    idents.into_iter().map(|n| (n.clone(), n)).collect()
+                };
+                for (key, local) in pairs {
+                    let binding = match &input {
+                        Some(path) => Binding::Input(format!("{path}.{key}")),
+                        None => Binding::Value,
+                    };
+                    self.scopes.declare(scope, &local, binding, true);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `module.exports = ...`, `exports.name = ...`
+    fn assignment(&mut self, node: Node) {
+        let src = self.src;
+        let (Some(left), Some(right)) = (
+            node.child_by_field_name("left"),
+            node.child_by_field_name("right"),
+        ) else {
+            return;
+        };
+        let left_text = text(left, src);
+        let export_name = match left_text {
+            "module.exports" => None,
+            t if t.starts_with("module.exports.") => Some(&t["module.exports.".len()..]),
+            t if t.starts_with("exports.") => Some(&t["exports.".len()..]),
+            _ => return,
+        };
+        let right = skip_wrappers_down(right);
+        match (export_name, right.kind()) {
+            (None, "object") => {
+                for prop in named_children(right) {
+                    match prop.kind() {
+                        "shorthand_property_identifier" => {
+                            let n = text(prop, src).to_string();
+                            self.pending_exports.push((
+                                n.clone(),
+                                HandlerRef::Name(Root::Ident(n), Vec::new()),
+                                None,
+                            ));
+                        }
+                        "pair" => {
+                            let (Some(k), Some(v)) = (
+                                prop.child_by_field_name("key"),
+                                prop.child_by_field_name("value"),
+                            ) else {
+                                continue;
+                            };
+                            let r = handler_ref(v, src);
+                            self.pending_exports
+                                .push((unquote(text(k, src)).to_string(), r, None));
+                        }
+                        "method_definition" => {
+                            if let Some(k) = prop.child_by_field_name("name") {
+                                self.pending_exports.push((
+                                    text(k, src).to_string(),
+                                    HandlerRef::Node(prop.id()),
+                                    None,
+                                ));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            (name, _) => {
+                let r = handler_ref(right, src);
+                self.pending_exports
+                    .push((name.unwrap_or("default").to_string(), r, None));
+            }
+        }
+    }
+
+    /// `export function f`, `export const f = ...`, `export default ...`, `export { a as b }`
+    fn export(&mut self, node: Node) {
+        let src = self.src;
+        let is_default = (0..node.child_count())
+            .filter_map(|i| node.child(i))
+            .any(|c| c.kind() == "default");
+        if let Some(decl) = node.child_by_field_name("declaration") {
+            match decl.kind() {
+                "function_declaration" | "generator_function_declaration" => {
+                    let name = decl
+                        .child_by_field_name("name")
+                        .map(|n| text(n, src).to_string());
+                    let export = if is_default {
+                        "default".to_string()
+                    } else {
+                        name.unwrap_or_default()
+                    };
+                    self.pending_exports
+                        .push((export, HandlerRef::Node(decl.id()), None));
+                }
+                "lexical_declaration" | "variable_declaration" => {
+                    for d in named_children(decl).filter(|d| d.kind() == "variable_declarator") {
+                        if let (Some(n), Some(v)) = (
+                            d.child_by_field_name("name"),
+                            d.child_by_field_name("value"),
+                        ) {
+                            let r = handler_ref(skip_wrappers_down(v), src);
+                            self.pending_exports
+                                .push((text(n, src).to_string(), r, None));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        } else if let Some(value) = node.child_by_field_name("value") {
+            let r = handler_ref(skip_wrappers_down(value), src);
+            self.pending_exports.push(("default".to_string(), r, None));
+        } else if let Some(clause) = named_children(node).find(|c| c.kind() == "export_clause") {
+            for spec in named_children(clause).filter(|c| c.kind() == "export_specifier") {
+                let Some(name) = spec.child_by_field_name("name") else {
+                    continue;
+                };
+                let alias = spec.child_by_field_name("alias").unwrap_or(name);
+                self.pending_exports.push((
+                    text(alias, src).to_string(),
+                    HandlerRef::Name(Root::Ident(text(name, src).to_string()), Vec::new()),
+                    None,
+                ));
+            }
+        }
+    }
+
+    /// Resolve names, registrations and exports now that every binding is known.
+    fn finish(mut self, path: &Path) -> FileModel {
+        for (id, pending) in self.pending_calls.iter().enumerate() {
+            let resolved = self.scopes.resolve(
+                pending.scope,
+                &pending.root,
+                &pending.members,
+                &self.model.functions,
+            );
+            let call = &mut self.model.calls[id];
+            call.callee = resolved.name;
+            call.target = resolved.target;
+            call.returns_promise = resolved.is_async;
+            call.receiver_call = pending
+                .receiver_node
+                .and_then(|n| self.node_call.get(&n).copied());
+        }
+        // `this.method()` resolved to an async method, or a local async function.
+        for call in &mut self.model.calls {
+            if let Some(crate::model::Target::Local(f)) = call.target {
+                call.returns_promise |= self.model.functions[f].is_async;
+            }
+        }
+        let exports = std::mem::take(&mut self.pending_exports);
+        for (name, r, _) in exports {
+            if let Some(f) = self.function_of(None, &r) {
+                self.model.exports.push(Export { name, function: f });
+            }
+        }
+        frameworks::finish(&mut self, path);
+        self.model
+    }
+
+    fn function_of(&self, scope: Option<FnId>, r: &HandlerRef) -> Option<FnId> {
+        match r {
+            HandlerRef::Node(id) => self.node_fn.get(id).copied(),
+            HandlerRef::Name(root, members) => {
+                match self
+                    .scopes
+                    .resolve(scope, root, members, &self.model.functions)
+                    .target
+                {
+                    Some(crate::model::Target::Local(f)) => Some(f),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
+/// Up from a function node through wrappers (`asyncHandler(fn)` is not one) to its container.
+fn skip_wrappers_up(node: Node) -> Option<Node> {
+    let mut p = node.parent()?;
+    while matches!(
+        p.kind(),
+        "parenthesized_expression" | "as_expression" | "satisfies_expression"
+    ) {
+        p = p.parent()?;
+    }
+    Some(p)
+}
+
+fn skip_wrappers_down(mut node: Node) -> Node {
+    while matches!(
+        node.kind(),
+        "parenthesized_expression"
+            | "as_expression"
+            | "non_null_expression"
+            | "satisfies_expression"
+            | "type_assertion"
+    ) {
+        match node.named_child(0) {
+            Some(c) => node = c,
+            None => break,
+        }
+    }
+    node
+}
+
+fn handler_ref(node: Node, src: &str) -> HandlerRef {
+    if matches!(
+        node.kind(),
+        "function_expression" | "function" | "arrow_function" | "generator_function"
+    ) {
+        return HandlerRef::Node(node.id());
+    }
+    let (root, members, _) = scope::decompose(node, src);
+    HandlerRef::Name(root, members)
+}
+
+fn last_segment(s: &str) -> &str {
+    s.rsplit('.').next().unwrap_or(s).trim()
+}
+
+fn named_children<'t>(node: Node<'t>) -> impl Iterator<Item = Node<'t>> {
+    (0..node.named_child_count()).filter_map(move |i| node.named_child(i))
+}
+
+/// The identifiers a binding pattern declares.
+fn pattern_names(node: Node, src: &str, out: &mut Vec<String>) {
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match n.kind() {
+            "identifier" | "shorthand_property_identifier_pattern" => {
+                out.push(text(n, src).to_string())
+            }
+            "pair_pattern" => {
+                if let Some(v) = n.child_by_field_name("value") {
+                    stack.push(v);
+                }
+            }
+            "assignment_pattern" | "object_assignment_pattern" => {
+                if let Some(l) = n.child_by_field_name("left") {
+                    stack.push(l);
+                }
+            }
+            "type_annotation" | "decorator" => {}
+            _ => stack.extend(named_children(n)),
+        }
+        if out.len() > 64 {
+            return;
+        }
+    }
+}
+
+/// `{ a, b: c, d = 1 }` as (key, local name) pairs.
+fn object_pattern_pairs(node: Node, src: &str) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    for p in named_children(node) {
+        match p.kind() {
+            "shorthand_property_identifier_pattern" => {
+                let n = text(p, src).to_string();
+                pairs.push((n.clone(), n));
+            }
+            "object_assignment_pattern" => {
+                if let Some(l) = p.child_by_field_name("left") {
+                    let n = text(l, src).to_string();
+                    pairs.push((n.clone(), n));
+                }
+            }
+            "pair_pattern" => {
+                if let (Some(k), Some(v)) =
+                    (p.child_by_field_name("key"), p.child_by_field_name("value"))
+                {
+                    let v = if v.kind() == "assignment_pattern" {
+                        v.child_by_field_name("left").unwrap_or(v)
+                    } else {
+                        v
+                    };
+                    if v.kind() == "identifier" {
+                        pairs.push((unquote(text(k, src)).to_string(), text(v, src).to_string()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    pairs
+}

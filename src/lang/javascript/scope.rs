@@ -1,0 +1,362 @@
+//! Bindings per function scope and the resolution of callees to canonical names
+//! (`rf` -> `fs.readFileSync` after `import { readFileSync as rf } from 'node:fs'`).
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use super::super::{text, unquote};
+use crate::model::{FnId, Function, Target};
+
+/// The root of a callee's member chain.
+#[derive(Debug, Clone)]
+pub enum Root {
+    Ident(String),
+    This,
+    /// `require('x')` or `import('x')` used in place.
+    Module(String),
+    /// The result of another call (`router.route('/x')` in `router.route('/x').get`).
+    Call,
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub enum Binding {
+    /// An import: the canonical prefix, and for cross-file calls the module as written and the
+    /// export name (`None` when the binding is the module itself).
+    Module {
+        canonical: String,
+        module: String,
+        export: Option<String>,
+    },
+    Function(FnId),
+    /// `new X(...)`: calls on it resolve as `X.method`.
+    Instance(Root, Vec<String>),
+    /// Request input (`const { email } = req.body`): its access path.
+    Input(String),
+    /// A local value the front-end knows nothing more of; it shadows imports and globals.
+    Value,
+}
+
+impl Binding {
+    pub fn module(spec: &str, export: Option<&str>) -> Binding {
+        let base = normalize_module(spec);
+        let canonical = match export {
+            // A default import of a package is the package itself (`import fs from 'fs'`).
+            None | Some("default") => base.clone(),
+            Some(e) => format!("{base}.{e}"),
+        };
+        Binding::Module {
+            canonical,
+            module: spec.to_string(),
+            export: export.map(str::to_string),
+        }
+    }
+}
+
+/// `node:fs/promises` -> `fs.promises`; relative specifiers stay as written.
+pub fn normalize_module(spec: &str) -> String {
+    let spec = spec.strip_prefix("node:").unwrap_or(spec);
+    if spec.starts_with('.') || spec.starts_with('/') || spec.starts_with('@') {
+        spec.to_string()
+    } else {
+        spec.replace('/', ".")
+    }
+}
+
+#[derive(Default)]
+pub struct Scopes {
+    /// Index 0 is the module; function `f` is `f + 1`.
+    tables: Vec<HashMap<String, Binding>>,
+    params: HashMap<FnId, Vec<String>>,
+}
+
+#[derive(Default)]
+pub struct Resolved {
+    pub name: Option<String>,
+    pub target: Option<Target>,
+    pub is_async: bool,
+}
+
+impl Scopes {
+    fn table(&mut self, scope: Option<FnId>) -> &mut HashMap<String, Binding> {
+        let i = scope.map_or(0, |f| f + 1);
+        if self.tables.len() <= i {
+            self.tables.resize_with(i + 1, HashMap::new);
+        }
+        &mut self.tables[i]
+    }
+
+    fn get(&self, scope: Option<FnId>, name: &str) -> Option<&Binding> {
+        self.tables.get(scope.map_or(0, |f| f + 1))?.get(name)
+    }
+
+    /// Declare `name` in `scope`; `overwrite` is false for parameters so that a later
+    /// `var` of the same name does not lose the parameter's meaning.
+    pub fn declare(&mut self, scope: Option<FnId>, name: &str, binding: Binding, overwrite: bool) {
+        if name.is_empty() {
+            return;
+        }
+        let table = self.table(scope);
+        if overwrite || !table.contains_key(name) {
+            table.insert(name.to_string(), binding);
+        }
+    }
+
+    pub fn declared_in(&self, scope: Option<FnId>, name: &str) -> bool {
+        self.get(scope, name).is_some()
+    }
+
+    pub fn set_params(&mut self, f: FnId, names: Vec<String>) {
+        self.params.insert(f, names);
+    }
+
+    pub fn params(&self, f: FnId) -> &[String] {
+        self.params.get(&f).map_or(&[], Vec::as_slice)
+    }
+
+    /// The nearest binding of `name` from `scope` outwards.
+    pub fn lookup(
+        &self,
+        mut scope: Option<FnId>,
+        name: &str,
+        functions: &[Function],
+    ) -> Option<&Binding> {
+        loop {
+            if let Some(b) = self.get(scope, name) {
+                return Some(b);
+            }
+            scope = functions.get(scope?)?.parent;
+        }
+    }
+
+    pub fn resolve(
+        &self,
+        scope: Option<FnId>,
+        root: &Root,
+        members: &[String],
+        functions: &[Function],
+    ) -> Resolved {
+        self.resolve_depth(scope, root, members, functions, 0)
+    }
+
+    fn resolve_depth(
+        &self,
+        scope: Option<FnId>,
+        root: &Root,
+        members: &[String],
+        functions: &[Function],
+        depth: u32,
+    ) -> Resolved {
+        let join = |base: &str| -> String {
+            let mut s = base.to_string();
+            for m in members {
+                s.push('.');
+                s.push_str(m);
+            }
+            s
+        };
+        match root {
+            Root::Ident(name) => match self.lookup(scope, name, functions) {
+                None => Resolved {
+                    name: Some(join(name)),
+                    ..Resolved::default()
+                },
+                Some(Binding::Module {
+                    canonical,
+                    module,
+                    export,
+                }) => {
+                    let relative = module.starts_with('.');
+                    let target = if !relative {
+                        None
+                    } else {
+                        match (export.as_deref(), members) {
+                            (None, [m]) => Some(Target::Module {
+                                module: module.clone(),
+                                name: m.clone(),
+                            }),
+                            (None, []) => Some(Target::Module {
+                                module: module.clone(),
+                                name: "default".to_string(),
+                            }),
+                            (Some(e), []) => Some(Target::Module {
+                                module: module.clone(),
+                                name: e.to_string(),
+                            }),
+                            _ => None,
+                        }
+                    };
+                    Resolved {
+                        name: Some(join(canonical)),
+                        target,
+                        is_async: false,
+                    }
+                }
+                Some(Binding::Function(f)) if members.is_empty() => Resolved {
+                    name: None,
+                    target: Some(Target::Local(*f)),
+                    is_async: functions.get(*f).is_some_and(|f| f.is_async),
+                },
+                Some(Binding::Instance(r, ms)) if depth < 4 => {
+                    let base = self.resolve_depth(scope, r, ms, functions, depth + 1);
+                    Resolved {
+                        name: base.name.map(|b| join(&b)),
+                        ..Resolved::default()
+                    }
+                }
+                Some(_) => Resolved::default(),
+            },
+            Root::Module(spec) => {
+                let base = normalize_module(spec);
+                Resolved {
+                    name: Some(join(&base)),
+                    target: match members {
+                        [m] if spec.starts_with('.') => Some(Target::Module {
+                            module: spec.clone(),
+                            name: m.clone(),
+                        }),
+                        _ => None,
+                    },
+                    is_async: false,
+                }
+            }
+            Root::This => {
+                // `this.method()` inside a class: a method of the same class.
+                let class = scope
+                    .and_then(|s| enclosing_class(s, functions))
+                    .map(str::to_string);
+                let target = match (class, members) {
+                    (Some(class), [m]) => functions
+                        .iter()
+                        .position(|f| {
+                            f.class.as_deref() == Some(&class) && f.name.as_deref() == Some(m)
+                        })
+                        .map(Target::Local),
+                    _ => None,
+                };
+                let is_async = matches!(target, Some(Target::Local(f)) if functions[f].is_async);
+                Resolved {
+                    name: None,
+                    target,
+                    is_async,
+                }
+            }
+            Root::Call | Root::Other => Resolved::default(),
+        }
+    }
+}
+
+fn enclosing_class(mut f: FnId, functions: &[Function]) -> Option<&str> {
+    loop {
+        let func = functions.get(f)?;
+        if let Some(c) = &func.class {
+            return Some(c);
+        }
+        f = func.parent?;
+    }
+}
+
+/// Split a callee into its root and member names: `a.b.c` -> (a, [b, c]).
+/// The third value is the node of a receiver call (`x()` in `x().y`).
+pub fn decompose(node: Node, src: &str) -> (Root, Vec<String>, Option<usize>) {
+    let mut members = Vec::new();
+    let mut node = node;
+    let mut depth = 0;
+    let root = loop {
+        depth += 1;
+        if depth > 64 {
+            break Root::Other;
+        }
+        match node.kind() {
+            "member_expression" => {
+                let Some(prop) = node.child_by_field_name("property") else {
+                    break Root::Other;
+                };
+                members.push(text(prop, src).to_string());
+                match node.child_by_field_name("object") {
+                    Some(o) => node = o,
+                    None => break Root::Other,
+                }
+            }
+            "identifier" => break Root::Ident(text(node, src).to_string()),
+            "this" => break Root::This,
+            "parenthesized_expression"
+            | "non_null_expression"
+            | "as_expression"
+            | "await_expression"
+            | "satisfies_expression" => match node.named_child(0) {
+                Some(c) => node = c,
+                None => break Root::Other,
+            },
+            "call_expression" => {
+                if let Some(spec) = require_spec(node, src) {
+                    break Root::Module(spec);
+                }
+                members.reverse();
+                return (Root::Call, members, Some(node.id()));
+            }
+            _ => break Root::Other,
+        }
+    };
+    members.reverse();
+    (root, members, None)
+}
+
+/// `require('x')` / `import('x')` -> `x`.
+fn require_spec(node: Node, src: &str) -> Option<String> {
+    let f = node.child_by_field_name("function")?;
+    if !matches!(text(f, src), "require" | "import") {
+        return None;
+    }
+    let arg = node.child_by_field_name("arguments")?.named_child(0)?;
+    (arg.kind() == "string").then(|| unquote(text(arg, src)).to_string())
+}
+
+/// A declarator value that loads a module: `require('x')`, `require('x').y.z`, `await import('x')`.
+pub fn required_module(value: Node, src: &str) -> Option<(String, Option<String>)> {
+    let (root, members, _) = decompose(value, src);
+    match (root, value.kind()) {
+        (Root::Module(spec), "call_expression" | "member_expression" | "await_expression") => {
+            let member = (!members.is_empty()).then(|| members.join("."));
+            Some((spec, member))
+        }
+        _ => None,
+    }
+}
+
+/// The callee as written, with receiver calls shown as `()`: `router.route().get`.
+pub fn callee_text(node: Node, src: &str) -> String {
+    callee_text_depth(node, src, 0)
+}
+
+fn callee_text_depth(node: Node, src: &str, depth: u32) -> String {
+    let (root, members, _) = decompose(node, src);
+    let mut s = match root {
+        Root::Ident(n) => n,
+        Root::This => "this".to_string(),
+        Root::Module(m) => format!("require('{m}')"),
+        Root::Call => {
+            // The receiver call's own callee, abbreviated.
+            let inner = node
+                .child_by_field_name("object")
+                .and_then(|o| o.child_by_field_name("function"))
+                .filter(|_| depth < 3)
+                .map(|f| callee_text_depth(f, src, depth + 1))
+                .unwrap_or_default();
+            format!("{inner}()")
+        }
+        Root::Other => {
+            let t = text(node, src);
+            if members.is_empty() {
+                return t.chars().take(80).collect();
+            }
+            "(…)".to_string()
+        }
+    };
+    for m in &members {
+        s.push('.');
+        s.push_str(m);
+    }
+    s
+}

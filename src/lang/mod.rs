@@ -1,0 +1,107 @@
+//! Language front-ends: each lowers a tree-sitter tree into the language-neutral model.
+
+use std::path::Path;
+
+use tree_sitter::{Language as Grammar, Node};
+
+use crate::model::{FileModel, Language};
+
+pub mod csharp;
+pub mod javascript;
+pub mod python;
+
+/// Which grammar parses a file, by extension.
+pub fn detect(path: &Path) -> Option<(Language, Grammar)> {
+    let ext = path.extension()?.to_str()?;
+    Some(match ext {
+        "js" | "mjs" | "cjs" | "jsx" => (
+            Language::JavaScript,
+            tree_sitter_javascript::LANGUAGE.into(),
+        ),
+        "ts" | "mts" | "cts" => (
+            Language::TypeScript,
+            tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+        ),
+        "tsx" => (
+            Language::TypeScript,
+            tree_sitter_typescript::LANGUAGE_TSX.into(),
+        ),
+        "py" | "pyi" => (Language::Python, tree_sitter_python::LANGUAGE.into()),
+        "cs" => (Language::CSharp, tree_sitter_c_sharp::LANGUAGE.into()),
+        _ => return None,
+    })
+}
+
+/// Lower a parsed file with its language's front-end.
+pub fn lower(language: Language, root: Node, source: &str, path: &Path) -> FileModel {
+    let mut model = match language {
+        Language::JavaScript | Language::TypeScript => javascript::lower(root, source, path),
+        Language::Python => python::lower(root, source, path),
+        Language::CSharp => csharp::lower(root, source, path),
+    };
+    model.language = Some(language);
+    model.path = path.to_path_buf();
+    model
+}
+
+/// The source text of a node ("" when the range is not valid UTF-8 boundaries).
+pub fn text<'s>(node: Node, source: &'s str) -> &'s str {
+    source.get(node.byte_range()).unwrap_or("")
+}
+
+/// Calls `visit` on every node in pre-order, without recursion (trees can be 20,000 deep).
+pub fn preorder<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>)) {
+    let mut cursor = root.walk();
+    loop {
+        visit(cursor.node());
+        if cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() || cursor.node() == root {
+                return;
+            }
+        }
+    }
+}
+
+/// Counts the ERROR and MISSING nodes tree-sitter recovered from.
+pub fn count_errors(root: Node) -> u32 {
+    if !root.has_error() {
+        return 0;
+    }
+    let mut n = 0;
+    let mut cursor = root.walk();
+    loop {
+        let node = cursor.node();
+        if node.is_error() || node.is_missing() {
+            n += 1;
+        }
+        // Only descend into subtrees that contain an error.
+        if node.has_error() && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return n;
+            }
+        }
+    }
+}
+
+/// A string literal's content without its quotes (and prefixes such as `f`, `r`, `@`, `$`).
+pub fn unquote(s: &str) -> &str {
+    let s = s.trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == '@' || c == '$');
+    for q in ["\"\"\"", "'''", "\"", "'", "`"] {
+        if s.len() >= 2 * q.len() && s.starts_with(q) && s.ends_with(q) {
+            return &s[q.len()..s.len() - q.len()];
+        }
+    }
+    s
+}

@@ -1,0 +1,287 @@
+//! The language-neutral model a front-end lowers each parsed file into.
+//!
+//! A front-end only says what the code is (functions, calls, guards, registrations); the rules in
+//! `src/rules/` decide what is a finding from these facts and the catalogs. The model is plain
+//! data: no tree-sitter node survives lowering, so memory stays flat after the parse.
+
+use std::path::PathBuf;
+
+/// A byte range in the file's source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Span {
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            end: u32::try_from(end).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Language {
+    JavaScript,
+    TypeScript,
+    Python,
+    CSharp,
+}
+
+impl Language {
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::JavaScript => "javascript",
+            Language::TypeScript => "typescript",
+            Language::Python => "python",
+            Language::CSharp => "csharp",
+        }
+    }
+
+    /// The catalog section that holds this language's API knowledge (JS and TS share one).
+    pub fn family(self) -> Family {
+        match self {
+            Language::JavaScript | Language::TypeScript => Family::JavaScript,
+            Language::Python => Family::Python,
+            Language::CSharp => Family::CSharp,
+        }
+    }
+}
+
+/// A group of languages sharing one front-end and one catalog section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    JavaScript,
+    Python,
+    CSharp,
+}
+
+impl Family {
+    pub const ALL: [Family; 3] = [Family::JavaScript, Family::Python, Family::CSharp];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Family::JavaScript => "javascript",
+            Family::Python => "python",
+            Family::CSharp => "csharp",
+        }
+    }
+}
+
+pub type FnId = usize;
+pub type CallId = usize;
+
+/// What one source file holds, as far as the rules care.
+#[derive(Debug, Default)]
+pub struct FileModel {
+    pub path: PathBuf,
+    pub language: Option<Language>,
+    pub functions: Vec<Function>,
+    pub calls: Vec<Call>,
+    pub waits: Vec<BlockingWait>,
+    pub guards: Vec<Guard>,
+    pub registrations: Vec<Registration>,
+    /// Module specifiers / namespaces this file imports (`express`, `zod`, `fastapi`, `System.IO`).
+    pub imports: Vec<String>,
+    /// Functions other files may reach by name (`module.exports`, `export`, Python module
+    /// functions, C# public methods as `Class.Method`).
+    pub exports: Vec<Export>,
+    /// Syntax error nodes tree-sitter recovered from.
+    pub parse_errors: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Function {
+    pub name: Option<String>,
+    /// The whole function.
+    pub span: Span,
+    /// Where a finding about the function itself points: its header up to the parameters.
+    pub head: Span,
+    pub is_async: bool,
+    /// The enclosing function, `None` at module level.
+    pub parent: Option<FnId>,
+    pub role: Role,
+    pub runs: Runs,
+    /// An `await` that no `try` with a `catch` of this function covers.
+    pub awaits_outside_try: bool,
+    /// C# `async void`: nothing can observe its failure.
+    pub async_void: bool,
+    /// For a callback: the call it was passed to, as `new Promise`, `forEach`, `on`, `Task.Run`.
+    pub passed_to: Option<String>,
+    /// The class a method belongs to (for C#/Python cross-file lookups and Nest controllers).
+    pub class: Option<String>,
+}
+
+/// What the framework or the program uses a function for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Plain,
+    Handler(Handler),
+    /// Runs once before requests are served: factories, plugins, listen callbacks, constructors.
+    Startup,
+    /// An event handler by signature (`(object sender, EventArgs e)`): `async void` is fine there.
+    EventHandler,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Handler {
+    /// `express`, `koa`, `fastify`, `next`, `nest`, `fastapi`, `aspnet`, ... or empty when unknown.
+    pub framework: String,
+    /// `GET /users`, or empty when the route is not known.
+    pub route: String,
+    /// Wrapped in an async-error wrapper (`asyncHandler(fn)`).
+    pub wrapped: bool,
+    /// The registration validates the request itself (a route `schema`, a typed body).
+    pub validated: bool,
+    /// Canonical names of the middleware registered with it (`express-validator.body`).
+    pub middleware: Vec<String>,
+}
+
+/// Where a function's body runs relative to its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runs {
+    /// Its own invocation, whenever something calls it.
+    Own,
+    /// Inline in the caller, like a callback of a synchronous `map`/`forEach`/`Select`.
+    Inline,
+    /// On another thread (`asyncio.to_thread`, `Task.Run`, a worker thread): its own context.
+    OtherThread,
+}
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// Where a finding about the call points: the callee and its arguments.
+    pub span: Span,
+    pub in_fn: Option<FnId>,
+    /// The canonical name through imports and aliases (`fs.readFileSync`, `requests.Session.get`),
+    /// `None` when the callee's root is a local value of unknown type.
+    pub callee: Option<String>,
+    /// The callee as written, e.g. `this.repo.save`.
+    pub text: String,
+    /// `new X(...)` rather than a call.
+    pub construct: bool,
+    pub result: Use,
+    /// A function of the scanned code this call reaches.
+    pub target: Option<Target>,
+    /// The first argument as written (a string literal without its quotes), for catalog
+    /// entries that depend on it (`execSync('node ...')`).
+    pub first_arg: Option<String>,
+    pub arg_count: u32,
+    /// For `a().b()`: the call `a()` that produced the receiver.
+    pub receiver_call: Option<CallId>,
+    /// The callee is an identifier the program knows holds an async function or a Task.
+    pub returns_promise: bool,
+}
+
+impl Call {
+    /// The last segment of the callee, `then` for `p.then`.
+    pub fn method(&self) -> &str {
+        self.text.rsplit('.').next().unwrap_or(&self.text)
+    }
+}
+
+/// What the program does with a call's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    Awaited,
+    Returned,
+    /// Stored in a variable of the function itself.
+    Assigned,
+    /// Stored where it outlives the call: a module-level or static variable, a field, `globalThis`.
+    Stored,
+    Argument,
+    /// The receiver of a further call (`p.then(...)`, `p.catch(...)`).
+    Chained,
+    /// `void p` / `_ = p`: dropped on purpose.
+    Voided,
+    /// A bare expression statement: nothing looks at the result.
+    Discarded,
+    Other,
+}
+
+/// A function of the scanned code a call or registration refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Local(FnId),
+    /// A name exported by another module: the module as written in the import, and the export name
+    /// (`default` for a default export).
+    Module {
+        module: String,
+        name: String,
+    },
+}
+
+/// A blocking wait on a task: `.Result`, `.Wait()`, `.GetAwaiter().GetResult()`, `Task.WaitAll`.
+#[derive(Debug, Clone)]
+pub struct BlockingWait {
+    pub span: Span,
+    pub in_fn: Option<FnId>,
+    pub kind: WaitKind,
+    /// What the file shows of the receiver being a task.
+    pub on: TaskEvidence,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitKind {
+    Result,
+    Wait,
+    GetResult,
+    WaitAll,
+    RunSynchronously,
+}
+
+impl WaitKind {
+    pub fn check(self) -> &'static str {
+        match self {
+            WaitKind::Result => "task-result",
+            WaitKind::Wait => "task-wait",
+            WaitKind::GetResult => "task-get-result",
+            WaitKind::WaitAll => "task-wait-all",
+            WaitKind::RunSynchronously => "task-run-synchronously",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskEvidence {
+    /// An `*Async` call, `Task.Run`, a Task-typed variable or a Task-returning method of the file.
+    Task,
+    /// A task this function already awaited: its result is ready.
+    Completed,
+    /// Nothing says it is a task.
+    Unknown,
+}
+
+/// An `if` in a function whose condition checks request input and whose branch answers with a status.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    pub span: Span,
+    pub in_fn: FnId,
+    /// The request inputs the condition reads, as access paths (`req.body.email`, `@Body`).
+    pub reads: Vec<String>,
+    /// The condition is a check of presence, type, length, range or format.
+    pub checks: bool,
+    /// The status the branch answers with (400, 422, 404...).
+    pub status: u16,
+}
+
+/// A framework registration of a handler: `app.get('/x', fn)`, `@app.post`, `MapGet`.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub span: Span,
+    pub framework: String,
+    /// `GET /users`, or empty.
+    pub route: String,
+    pub target: Target,
+    pub wrapped: bool,
+    pub validated: bool,
+    pub middleware: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Export {
+    pub name: String,
+    pub function: FnId,
+}

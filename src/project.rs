@@ -1,0 +1,394 @@
+//! Pass 2, once over every file's model: resolve calls and registrations across files, then
+//! decide for each function whether it is on a request path, startup code, an async context.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::{Component, Path, PathBuf};
+
+use crate::model::{Family, FileModel, FnId, Handler, Role, Runs, Target};
+
+/// What pass 2 knows of a function.
+#[derive(Debug, Clone, Default)]
+pub struct FnContext {
+    /// A handler, or called (transitively) from one, or nested in one.
+    pub per_request: bool,
+    /// Runs once before requests are served.
+    pub startup: bool,
+    /// The body of an async function, or a callback it runs inline.
+    pub async_body: bool,
+    /// A sync function of the same file that an async function or a handler calls.
+    pub async_callee: bool,
+    /// Runs on another thread (`asyncio.to_thread`, `Task.Run`, a worker script).
+    pub other_thread: bool,
+    /// The handler whose request path this function is on.
+    pub via: Option<(usize, FnId)>,
+}
+
+/// A `package.json` the walk found: its directory and the facts the rules use.
+#[derive(Debug, Clone, Default)]
+pub struct Package {
+    pub dir: PathBuf,
+    pub dependencies: HashMap<String, String>,
+}
+
+impl Package {
+    pub fn parse(path: &Path, text: &str) -> Option<Package> {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        let mut dependencies = HashMap::new();
+        for key in ["dependencies", "devDependencies", "peerDependencies"] {
+            if let Some(deps) = value.get(key).and_then(|d| d.as_object()) {
+                for (name, version) in deps {
+                    dependencies.insert(name.clone(), version.as_str().unwrap_or("").to_string());
+                }
+            }
+        }
+        Some(Package {
+            dir: path.parent().unwrap_or(Path::new("")).to_path_buf(),
+            dependencies,
+        })
+    }
+
+    /// The major version a dependency's range starts at (`^5.0.0` -> 5).
+    pub fn major(&self, name: &str) -> Option<u32> {
+        let v = self.dependencies.get(name)?;
+        let digits: String = v
+            .trim_start_matches(|c: char| !c.is_ascii_digit())
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    }
+}
+
+pub struct Project {
+    pub files: Vec<FileModel>,
+    pub contexts: Vec<Vec<FnContext>>,
+    /// For each file, the nearest `package.json` above it.
+    package_of: Vec<Option<usize>>,
+    pub packages: Vec<Package>,
+    /// Every module any file imports.
+    imported: HashSet<String>,
+    /// File path without extension -> file, for relative JS imports.
+    by_stem: HashMap<PathBuf, usize>,
+    /// (family, export name) -> functions, for languages that export by qualified name.
+    by_export: HashMap<(Family, String), Vec<(usize, FnId)>>,
+}
+
+impl Project {
+    pub fn link(files: Vec<FileModel>, packages: Vec<Package>) -> Project {
+        let mut by_stem = HashMap::new();
+        let mut by_export: HashMap<(Family, String), Vec<(usize, FnId)>> = HashMap::new();
+        let mut imported = HashSet::new();
+        for (i, f) in files.iter().enumerate() {
+            let stem = f.path.with_extension("");
+            if stem
+                .file_name()
+                .is_some_and(|n| n == "index" || n == "__init__")
+            {
+                if let Some(dir) = stem.parent() {
+                    by_stem.entry(dir.to_path_buf()).or_insert(i);
+                }
+            }
+            by_stem.insert(stem, i);
+            imported.extend(f.imports.iter().cloned());
+            if let Some(lang) = f.language {
+                for e in &f.exports {
+                    by_export
+                        .entry((lang.family(), e.name.clone()))
+                        .or_default()
+                        .push((i, e.function));
+                }
+            }
+        }
+        let package_of = files
+            .iter()
+            .map(|f| {
+                packages
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| f.path.starts_with(&p.dir))
+                    .max_by_key(|(_, p)| p.dir.components().count())
+                    .map(|(i, _)| i)
+            })
+            .collect();
+        let mut project = Project {
+            contexts: files
+                .iter()
+                .map(|f| vec![FnContext::default(); f.functions.len()])
+                .collect(),
+            files,
+            package_of,
+            packages,
+            imported,
+            by_stem,
+            by_export,
+        };
+        project.apply_registrations();
+        project.compute_contexts();
+        project
+    }
+
+    pub fn package(&self, file: usize) -> Option<&Package> {
+        self.package_of[file].map(|p| &self.packages[p])
+    }
+
+    pub fn imported_anywhere(&self, module: &str) -> bool {
+        self.imported.contains(module)
+    }
+
+    /// The function of the scanned code a call or registration target names.
+    pub fn resolve(&self, file: usize, target: &Target) -> Option<(usize, FnId)> {
+        match target {
+            Target::Local(f) => Some((file, *f)),
+            Target::Module { module, name } => {
+                let from = &self.files[file];
+                let family = from.language?.family();
+                match family {
+                    Family::JavaScript => {
+                        let dir = from.path.parent().unwrap_or(Path::new(""));
+                        let joined = normalize(&dir.join(module));
+                        let target_file = self
+                            .by_stem
+                            .get(&joined)
+                            .or_else(|| self.by_stem.get(&joined.with_extension("")))?;
+                        let f = &self.files[*target_file];
+                        f.exports
+                            .iter()
+                            .find(|e| e.name == *name)
+                            .map(|e| (*target_file, e.function))
+                    }
+                    Family::Python | Family::CSharp => {
+                        let key = if module.is_empty() {
+                            name.clone()
+                        } else {
+                            format!("{module}.{name}")
+                        };
+                        let found = self.by_export.get(&(family, key))?;
+                        // A name several files define is ambiguous: stay silent.
+                        (found.len() == 1).then(|| found[0])
+                    }
+                }
+            }
+        }
+    }
+
+    /// Registrations of handlers defined elsewhere make those functions handlers.
+    fn apply_registrations(&mut self) {
+        let mut updates = Vec::new();
+        for (i, f) in self.files.iter().enumerate() {
+            for r in &f.registrations {
+                if let Some((file, func)) = self.resolve(i, &r.target) {
+                    let mut framework = r.framework.clone();
+                    if framework.is_empty() {
+                        framework = self.framework_from_package(i);
+                    }
+                    updates.push((
+                        file,
+                        func,
+                        Handler {
+                            framework,
+                            route: r.route.clone(),
+                            wrapped: r.wrapped,
+                            validated: r.validated,
+                            middleware: r.middleware.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+        for (file, func, handler) in updates {
+            let role = &mut self.files[file].functions[func].role;
+            match role {
+                // A function registered twice keeps the first route; a wrapper anywhere protects it.
+                Role::Handler(h) => {
+                    h.wrapped |= handler.wrapped;
+                    h.validated |= handler.validated;
+                    h.middleware.extend(handler.middleware);
+                }
+                _ => *role = Role::Handler(handler),
+            }
+        }
+        // Handlers known by shape only take their framework from package.json.
+        for i in 0..self.files.len() {
+            let fallback = self.framework_from_package(i);
+            for func in &mut self.files[i].functions {
+                if let Role::Handler(h) = &mut func.role {
+                    if h.framework.is_empty() {
+                        h.framework = fallback.clone();
+                    }
+                }
+            }
+        }
+    }
+
+    fn framework_from_package(&self, file: usize) -> String {
+        let Some(p) = self.package(file) else {
+            return String::new();
+        };
+        [
+            "express",
+            "fastify",
+            "koa",
+            "@hapi/hapi",
+            "restify",
+            "next",
+            "@nestjs/core",
+        ]
+        .iter()
+        .find(|d| p.dependencies.contains_key(**d))
+        .map(|d| match *d {
+            "@hapi/hapi" => "hapi",
+            "@nestjs/core" => "nest",
+            other => other,
+        })
+        .unwrap_or("")
+        .to_string()
+    }
+
+    fn compute_contexts(&mut self) {
+        // Call edges: caller (file, fn or None for module level) -> callee (file, fn).
+        let mut callers: HashMap<(usize, FnId), Vec<(usize, Option<FnId>)>> = HashMap::new();
+        let mut callees: HashMap<(usize, FnId), Vec<(usize, FnId)>> = HashMap::new();
+        for (i, f) in self.files.iter().enumerate() {
+            for c in &f.calls {
+                let Some(t) = &c.target else { continue };
+                let Some(callee) = self.resolve(i, t) else {
+                    continue;
+                };
+                callers.entry(callee).or_default().push((i, c.in_fn));
+                if let Some(caller) = c.in_fn {
+                    callees.entry((i, caller)).or_default().push(callee);
+                }
+            }
+        }
+        let children: Vec<Vec<Vec<FnId>>> = self
+            .files
+            .iter()
+            .map(|f| {
+                let mut ch = vec![Vec::new(); f.functions.len()];
+                for (id, func) in f.functions.iter().enumerate() {
+                    if let Some(p) = func.parent {
+                        ch[p].push(id);
+                    }
+                }
+                ch
+            })
+            .collect();
+
+        // Request path: from every handler through calls and nested functions.
+        let mut queue = VecDeque::new();
+        for (i, f) in self.files.iter().enumerate() {
+            for (id, func) in f.functions.iter().enumerate() {
+                if matches!(func.role, Role::Handler(_)) {
+                    self.contexts[i][id].per_request = true;
+                    self.contexts[i][id].via = Some((i, id));
+                    queue.push_back((i, id));
+                }
+            }
+        }
+        while let Some((i, id)) = queue.pop_front() {
+            let via = self.contexts[i][id].via;
+            let nested = children[i][id].iter().map(|&c| (i, c));
+            let called = callees.get(&(i, id)).into_iter().flatten().copied();
+            for (fi, fid) in nested.chain(called).collect::<Vec<_>>() {
+                let func = &self.files[fi].functions[fid];
+                if func.runs == Runs::OtherThread || func.role == Role::Startup {
+                    continue;
+                }
+                let ctx = &mut self.contexts[fi][fid];
+                if !ctx.per_request {
+                    ctx.per_request = true;
+                    ctx.via = via;
+                    queue.push_back((fi, fid));
+                }
+            }
+        }
+
+        // Startup: declared so, or only ever called from startup code; inline callbacks of it.
+        for (i, f) in self.files.iter().enumerate() {
+            for (id, func) in f.functions.iter().enumerate() {
+                if func.role == Role::Startup && !self.contexts[i][id].per_request {
+                    self.contexts[i][id].startup = true;
+                }
+            }
+        }
+        loop {
+            let mut changed = false;
+            for i in 0..self.files.len() {
+                for id in 0..self.files[i].functions.len() {
+                    if self.contexts[i][id].startup || self.contexts[i][id].per_request {
+                        continue;
+                    }
+                    let func = &self.files[i].functions[id];
+                    if matches!(func.role, Role::Handler(_)) {
+                        continue;
+                    }
+                    let inline_in_startup = func.runs == Runs::Inline
+                        && func.parent.is_some_and(|p| self.contexts[i][p].startup);
+                    let only_startup_callers = callers.get(&(i, id)).is_some_and(|cs| {
+                        cs.iter().all(|&(ci, cf)| match cf {
+                            None => true,
+                            Some(cf) => self.contexts[ci][cf].startup,
+                        })
+                    });
+                    if inline_in_startup || only_startup_callers {
+                        self.contexts[i][id].startup = true;
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+
+        // Async bodies and other threads, parents before children (ids are in pre-order).
+        for (i, f) in self.files.iter().enumerate() {
+            for (id, func) in f.functions.iter().enumerate() {
+                let parent = func.parent.map(|p| self.contexts[i][p].clone());
+                let ctx = &mut self.contexts[i][id];
+                ctx.async_body = func.is_async
+                    || (func.runs == Runs::Inline && parent.as_ref().is_some_and(|p| p.async_body));
+                ctx.other_thread = func.runs == Runs::OtherThread
+                    || parent.as_ref().is_some_and(|p| p.other_thread);
+            }
+        }
+
+        // Sync functions of the same file that async functions or handlers call.
+        for i in 0..self.files.len() {
+            let mut queue: VecDeque<FnId> = (0..self.files[i].functions.len())
+                .filter(|&id| {
+                    self.contexts[i][id].async_body
+                        || matches!(self.files[i].functions[id].role, Role::Handler(_))
+                })
+                .collect();
+            while let Some(id) = queue.pop_front() {
+                for &(fi, fid) in callees.get(&(i, id)).into_iter().flatten() {
+                    if fi != i || self.contexts[i][fid].async_body {
+                        continue;
+                    }
+                    if !self.contexts[i][fid].async_callee {
+                        self.contexts[i][fid].async_callee = true;
+                        queue.push_back(fid);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `a/b/../c/./d` -> `a/c/d`, without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}

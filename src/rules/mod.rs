@@ -1,0 +1,189 @@
+//! The five rules, written once over the model. Each reads model facts, the project's contexts
+//! and its catalog section; none knows which language it looks at.
+
+mod manual_validation;
+mod missing_pooling;
+mod sync_io;
+mod sync_over_async;
+mod unhandled_rejection;
+
+use crate::catalog::{ApiSet, Catalogs, LangSection, RuleCatalog};
+use crate::diagnostic::Finding;
+use crate::model::{FileModel, FnId, Role, Span};
+use crate::project::{FnContext, Project};
+
+/// What a rule sees of one file.
+pub struct RuleContext<'a> {
+    pub project: &'a Project,
+    pub file_index: usize,
+    pub file: &'a FileModel,
+    pub catalog: &'a RuleCatalog,
+    pub section: &'a LangSection,
+    pub apis: &'a ApiSet,
+}
+
+type Check = fn(&RuleContext, &mut Vec<Finding>);
+
+const CHECKS: [(&str, Check); 5] = [
+    ("sync-io", sync_io::check),
+    ("sync-over-async", sync_over_async::check),
+    ("missing-pooling", missing_pooling::check),
+    ("unhandled-rejection", unhandled_rejection::check),
+    ("manual-validation", manual_validation::check),
+];
+
+/// Run the enabled rules on one file of the project.
+pub fn check_file(
+    project: &Project,
+    file_index: usize,
+    catalogs: &Catalogs,
+    enabled: &dyn Fn(&str) -> bool,
+) -> Vec<Finding> {
+    let file = &project.files[file_index];
+    let Some(language) = file.language else {
+        return Vec::new();
+    };
+    let family = language.family();
+    let mut out = Vec::new();
+    for (id, check) in CHECKS {
+        if !enabled(id) {
+            continue;
+        }
+        let Some(catalog) = catalogs.rule(id) else {
+            continue;
+        };
+        let cx = RuleContext {
+            project,
+            file_index,
+            file,
+            catalog,
+            section: catalog.section(family),
+            apis: catalog.apis(family),
+        };
+        check(&cx, &mut out);
+    }
+    out
+}
+
+impl<'a> RuleContext<'a> {
+    pub fn fn_context(&self, f: FnId) -> &FnContext {
+        &self.project.contexts[self.file_index][f]
+    }
+
+    /// Whether code in `in_fn` counts for a rule whose section lists these contexts:
+    /// `anywhere`, `not-startup`, `request-path`, `handler`, `async`, `async-callee`.
+    pub fn in_context(&self, in_fn: Option<FnId>) -> bool {
+        let contexts = &self.section.contexts;
+        if contexts.iter().any(|c| c == "anywhere") {
+            return true;
+        }
+        let Some(f) = in_fn else { return false };
+        let ctx = self.fn_context(f);
+        if ctx.startup || ctx.other_thread {
+            return false;
+        }
+        contexts.iter().any(|c| match c.as_str() {
+            "not-startup" => true,
+            "request-path" => ctx.per_request,
+            "handler" => self.is_handler(f),
+            "async" => ctx.async_body,
+            "async-callee" => ctx.async_callee,
+            _ => false,
+        })
+    }
+
+    pub fn is_handler(&self, f: FnId) -> bool {
+        matches!(self.file.functions[f].role, Role::Handler(_))
+    }
+
+    /// The function's name for messages and the JSON context.
+    pub fn function_name(&self, in_fn: Option<FnId>) -> Option<String> {
+        let f = &self.file.functions[in_fn?];
+        f.name.clone().or_else(|| {
+            f.parent
+                .and_then(|p| self.file.functions[p].name.clone())
+                .map(|n| format!("callback in {n}"))
+        })
+    }
+
+    /// The handler a function runs for: its label (`GET /users` or its name) and, when it is in
+    /// this file, where its head is.
+    pub fn handler_of(&self, in_fn: Option<FnId>) -> Option<(String, Option<Span>)> {
+        let (file, f) = self.fn_context(in_fn?).via?;
+        let func = &self.project.files[file].functions[f];
+        let Role::Handler(h) = &func.role else {
+            return None;
+        };
+        let label = if !h.route.is_empty() {
+            h.route.clone()
+        } else {
+            func.name.clone().unwrap_or_else(|| "request".to_string())
+        };
+        let span = (file == self.file_index).then_some(func.head);
+        Some((label, span))
+    }
+
+    /// "inside the GET /users handler", "inside async function `load`", for messages.
+    pub fn where_phrase(&self, in_fn: Option<FnId>) -> String {
+        if let Some((label, _)) = self.handler_of(in_fn) {
+            return format!("on the request path of the `{label}` handler");
+        }
+        match self.function_name(in_fn) {
+            Some(name) if in_fn.is_some_and(|f| self.fn_context(f).async_body) => {
+                format!("inside async `{name}`")
+            }
+            Some(name) => format!("inside `{name}`"),
+            None => "here".to_string(),
+        }
+    }
+
+    /// A finding with the function and handler context filled in.
+    pub fn finding(
+        &self,
+        check: &str,
+        span: Span,
+        in_fn: Option<FnId>,
+        message: String,
+        hint: &str,
+    ) -> Finding {
+        let handler = self
+            .handler_of(in_fn)
+            .map(|(label, s)| (label, s.unwrap_or_default()));
+        Finding {
+            rule: rule_id(&self.catalog.doc.id),
+            check: check.to_string(),
+            span,
+            message,
+            hint: if hint.is_empty() {
+                self.catalog
+                    .doc
+                    .fix
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            } else {
+                hint.to_string()
+            },
+            function: self.function_name(in_fn),
+            handler,
+        }
+    }
+}
+
+/// The static id for a rule name from a catalog.
+pub fn rule_id(id: &str) -> &'static str {
+    crate::catalog::RULE_IDS
+        .iter()
+        .find(|r| **r == id)
+        .copied()
+        .unwrap_or("unknown")
+}
+
+impl RuleContext<'_> {
+    pub fn family(&self) -> crate::model::Family {
+        self.file
+            .language
+            .map_or(crate::model::Family::JavaScript, |l| l.family())
+    }
+}

@@ -1,0 +1,28 @@
+//! sync-io: a blocking call with a non-blocking twin, where it stalls the server (SPEC §3).
+//! Which calls block is the catalog's `apis`; where they count is its `contexts`.
+
+use super::RuleContext;
+use crate::diagnostic::Finding;
+
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    for call in &cx.file.calls {
+        let Some(name) = &call.callee else { continue };
+        let key = if call.construct {
+            format!("new {name}")
+        } else {
+            name.clone()
+        };
+        let Some(entry) = cx.apis.lookup(&key, call.first_arg.as_deref()) else {
+            continue;
+        };
+        if !cx.in_context(call.in_fn) {
+            continue;
+        }
+        let message = format!(
+            "`{name}` {} {}",
+            cx.section.effect,
+            cx.where_phrase(call.in_fn)
+        );
+        out.push(cx.finding(&entry.check, call.span, call.in_fn, message, &entry.hint));
+    }
+}

@@ -1,0 +1,160 @@
+//! unhandled-rejection: async failure nothing observes — floating promises and tasks,
+//! `.then()` without `.catch()`, async callbacks whose promise is dropped, unprotected async
+//! handlers of frameworks that do not catch, `async void`.
+
+use super::RuleContext;
+use crate::diagnostic::Finding;
+use crate::model::{Call, Role, Use};
+
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    floating_calls(cx, out);
+    async_callbacks(cx, out);
+    unprotected_handlers(cx, out);
+}
+
+fn floating_calls(cx: &RuleContext, out: &mut Vec<Finding>) {
+    let calls = &cx.file.calls;
+    for call in calls {
+        if call.result != Use::Discarded {
+            continue;
+        }
+        let method = call.method();
+        if call.receiver_call.is_some() && matches!(method, "then" | "finally") {
+            if !chain_is_caught(calls, call) {
+                let message =
+                    "promise chain has no `.catch()`: a rejection is never handled".into();
+                out.push(cx.finding("then-without-catch", call.span, call.in_fn, message, ""));
+            }
+            continue;
+        }
+        if method == "catch" {
+            continue;
+        }
+        if !returns_promise(cx, call) {
+            continue;
+        }
+        let message = format!(
+            "the promise of `{}` is neither awaited, returned nor caught: its rejection goes unhandled",
+            call.text
+        );
+        out.push(cx.finding("floating-promise", call.span, call.in_fn, message, ""));
+    }
+}
+
+/// `p.then(a).then(b)` is caught when a `.catch` or a two-argument `.then` ends the chain
+/// (a trailing `.finally` passes rejections through, so look behind it).
+fn chain_is_caught(calls: &[Call], last: &Call) -> bool {
+    let mut call = last;
+    loop {
+        match call.method() {
+            "catch" => return true,
+            "then" if call.arg_count >= 2 => return true,
+            "finally" => match call.receiver_call {
+                Some(r) => call = &calls[r],
+                None => return false,
+            },
+            _ => return false,
+        }
+    }
+}
+
+fn returns_promise(cx: &RuleContext, call: &Call) -> bool {
+    if call.returns_promise {
+        return true;
+    }
+    if let Some(t) = &call.target {
+        if let Some((file, f)) = cx.project.resolve(cx.file_index, t) {
+            if cx.project.files[file].functions[f].is_async {
+                return true;
+            }
+        }
+    }
+    let sources = cx.catalog.promise_sources(cx.family());
+    call.callee.as_deref().is_some_and(|n| sources.is_match(n))
+}
+
+fn async_callbacks(cx: &RuleContext, out: &mut Vec<Finding>) {
+    for (id, func) in cx.file.functions.iter().enumerate() {
+        if func.async_void && func.role != Role::EventHandler {
+            let message = format!(
+                "`async void {}` cannot be awaited: an exception in it crashes the process",
+                func.name.as_deref().unwrap_or("method")
+            );
+            out.push(cx.finding("async-void", func.head, Some(id), message, ""));
+            continue;
+        }
+        if !func.is_async {
+            continue;
+        }
+        let Some(sink) = &func.passed_to else {
+            continue;
+        };
+        if !cx.section.callback_sinks.iter().any(|s| s == sink) {
+            continue;
+        }
+        // An executor is always wrong; other callbacks only when an await can throw unhandled.
+        let executor = sink.starts_with("new ");
+        if !executor && !func.awaits_outside_try {
+            continue;
+        }
+        let message = if executor {
+            "async Promise executor: a rejection inside it is lost and the promise never settles"
+                .to_string()
+        } else {
+            format!("async callback passed to `{sink}`: nothing awaits it, so its rejection goes unhandled")
+        };
+        out.push(cx.finding("async-callback", func.head, Some(id), message, ""));
+    }
+}
+
+fn unprotected_handlers(cx: &RuleContext, out: &mut Vec<Finding>) {
+    let package = cx.project.package(cx.file_index);
+    for (id, func) in cx.file.functions.iter().enumerate() {
+        let Role::Handler(h) = &func.role else {
+            continue;
+        };
+        if !func.is_async || h.wrapped || !func.awaits_outside_try {
+            continue;
+        }
+        if !cx
+            .section
+            .unsafe_async_frameworks
+            .iter()
+            .any(|f| *f == h.framework)
+        {
+            continue;
+        }
+        // Express 5 forwards rejected promises to the error handler itself.
+        if h.framework == "express"
+            && package
+                .and_then(|p| p.major("express"))
+                .is_some_and(|m| m >= 5)
+        {
+            continue;
+        }
+        if cx
+            .section
+            .async_error_packages
+            .iter()
+            .any(|p| cx.project.imported_anywhere(p))
+        {
+            continue;
+        }
+        let label = if h.route.is_empty() {
+            func.name.clone().unwrap_or_else(|| "handler".into())
+        } else {
+            h.route.clone()
+        };
+        let message = format!(
+            "async {} handler `{label}` awaits outside try/catch: a rejection never reaches the error handler and the request hangs",
+            h.framework
+        );
+        out.push(cx.finding(
+            "async-handler-unprotected",
+            func.head,
+            Some(id),
+            message,
+            "",
+        ));
+    }
+}
