@@ -38,6 +38,9 @@ enum Command {
     /// Print the tree-sitter syntax tree of a file (for front-end work).
     #[command(hide = true)]
     Ast { path: PathBuf },
+    /// Print the model a front-end lowers a file into (for front-end work).
+    #[command(hide = true)]
+    Model { path: PathBuf },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -127,6 +130,19 @@ pub fn run(cli: Cli) -> Result<i32> {
                 bail!(unknown_rule(&rule));
             };
             print!("{}", explain(&rule.doc));
+            Ok(0)
+        }
+        Command::Model { path } => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let Some((language, grammar)) = crate::lang::detect(&path) else {
+                bail!("not a JS/TS, Python or C# file: {}", path.display());
+            };
+            let mut parser = tree_sitter::Parser::new();
+            parser.set_language(&grammar)?;
+            let tree = parser.parse(&text, None).context("parse failed")?;
+            let model = crate::lang::lower(language, tree.root_node(), &text, &path);
+            println!("{model:#?}");
             Ok(0)
         }
         Command::Ast { path } => {

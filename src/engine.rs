@@ -227,7 +227,8 @@ fn run_in_pool(input: Input, catalogs: &Catalogs, opts: &Options, started: Insta
     let project = Project::link(models, packages);
 
     let enabled = |id: &str| opts.enabled.contains(&id);
-    let per_file: Vec<(Vec<Diagnostic>, Option<(String, String)>)> = (0..project.files.len())
+    type Placed = (Vec<Diagnostic>, Option<(String, String)>);
+    let per_file: Vec<Placed> = (0..project.files.len())
         .into_par_iter()
         .map(|i| {
             let findings = rules::check_file(&project, i, catalogs, &enabled);

@@ -100,6 +100,8 @@ pub struct Function {
     /// Where a finding about the function itself points: its header up to the parameters.
     pub head: Span,
     pub is_async: bool,
+    /// Calling it gives a promise or task: `async`, or declared to return `Promise<T>`/`Task`.
+    pub returns_task: bool,
     /// The enclosing function, `None` at module level.
     pub parent: Option<FnId>,
     pub role: Role,
@@ -165,6 +167,9 @@ pub struct Call {
     pub result: Use,
     /// A function of the scanned code this call reaches.
     pub target: Option<Target>,
+    /// Inside a branch that initializes an outer variable only while it is unset
+    /// (`if (!client) client = ...`): runs once, like startup.
+    pub lazy_init: bool,
     /// The first argument as written (a string literal without its quotes), for catalog
     /// entries that depend on it (`execSync('node ...')`).
     pub first_arg: Option<String>,
@@ -278,6 +283,8 @@ pub struct Registration {
     pub wrapped: bool,
     pub validated: bool,
     pub middleware: Vec<String>,
+    /// The target runs once at registration (a Fastify plugin), not per request.
+    pub startup: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -79,7 +79,7 @@ impl Project {
         let mut by_export: HashMap<(Family, String), Vec<(usize, FnId)>> = HashMap::new();
         let mut imported = HashSet::new();
         for (i, f) in files.iter().enumerate() {
-            let stem = f.path.with_extension("");
+            let stem = normalize(&f.path.with_extension(""));
             if stem
                 .file_name()
                 .is_some_and(|n| n == "index" || n == "__init__")
@@ -174,9 +174,14 @@ impl Project {
     /// Registrations of handlers defined elsewhere make those functions handlers.
     fn apply_registrations(&mut self) {
         let mut updates = Vec::new();
+        let mut startups = Vec::new();
         for (i, f) in self.files.iter().enumerate() {
             for r in &f.registrations {
                 if let Some((file, func)) = self.resolve(i, &r.target) {
+                    if r.startup {
+                        startups.push((file, func));
+                        continue;
+                    }
                     let mut framework = r.framework.clone();
                     if framework.is_empty() {
                         framework = self.framework_from_package(i);
@@ -193,6 +198,12 @@ impl Project {
                         },
                     ));
                 }
+            }
+        }
+        for (file, func) in startups {
+            let role = &mut self.files[file].functions[func].role;
+            if *role == Role::Plain {
+                *role = Role::Startup;
             }
         }
         for (file, func, handler) in updates {
@@ -246,7 +257,9 @@ impl Project {
 
     fn compute_contexts(&mut self) {
         // Call edges: caller (file, fn or None for module level) -> callee (file, fn).
-        let mut callers: HashMap<(usize, FnId), Vec<(usize, Option<FnId>)>> = HashMap::new();
+        // Callers of each function: (file, calling function or `None` for module level).
+        type Callers = HashMap<(usize, FnId), Vec<(usize, Option<FnId>)>>;
+        let mut callers: Callers = HashMap::new();
         let mut callees: HashMap<(usize, FnId), Vec<(usize, FnId)>> = HashMap::new();
         for (i, f) in self.files.iter().enumerate() {
             for c in &f.calls {

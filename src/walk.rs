@@ -12,8 +12,6 @@ use crate::lang;
 /// Directories never descended into.
 const SKIP_DIRS: &[&str] = &[
     "node_modules",
-    "bin",
-    "obj",
     ".venv",
     "venv",
     "__pycache__",
@@ -47,6 +45,26 @@ pub fn generated_by_name(path: &Path) -> bool {
     .any(|s| name.ends_with(s))
 }
 
+/// `bin`/`obj` hold .NET build output next to a project file; a Node.js `bin/` holds CLI
+/// scripts worth reading.
+fn is_build_output(dir: &Path) -> bool {
+    let has = |d: &Path, pred: &dyn Fn(&str) -> bool| {
+        std::fs::read_dir(d).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_str().is_some_and(pred))
+        })
+    };
+    has(dir, &|n| n == "Debug" || n == "Release")
+        || dir.parent().is_some_and(|p| {
+            has(p, &|n| {
+                [".csproj", ".fsproj", ".vbproj", ".sln"]
+                    .iter()
+                    .any(|ext| n.ends_with(ext))
+            })
+        })
+}
+
 pub fn walk(paths: &[PathBuf], no_ignore: bool, exclude: &GlobSet, threads: usize) -> Walked {
     let out = Mutex::new(Walked::default());
     let Some((first, rest)) = paths.split_first() else {
@@ -64,11 +82,14 @@ pub fn walk(paths: &[PathBuf], no_ignore: bool, exclude: &GlobSet, threads: usiz
         .threads(threads.max(1))
         .filter_entry(|e| {
             let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-            !(is_dir
-                && e.depth() > 0
-                && e.file_name()
-                    .to_str()
-                    .is_some_and(|n| SKIP_DIRS.contains(&n)))
+            if !is_dir || e.depth() == 0 {
+                return true;
+            }
+            match e.file_name().to_str() {
+                Some(n) if SKIP_DIRS.contains(&n) => false,
+                Some("bin" | "obj") => !is_build_output(e.path()),
+                _ => true,
+            }
         });
     builder.build_parallel().run(|| {
         let out = &out;

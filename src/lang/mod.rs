@@ -97,7 +97,16 @@ pub fn count_errors(root: Node) -> u32 {
 
 /// A string literal's content without its quotes (and prefixes such as `f`, `r`, `@`, `$`).
 pub fn unquote(s: &str) -> &str {
-    let s = s.trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == '@' || c == '$');
+    let prefix = s
+        .find(['"', '\'', '`'])
+        .filter(|&i| {
+            i <= 3
+                && s[..i]
+                    .chars()
+                    .all(|c| c.is_ascii_alphabetic() || c == '@' || c == '$')
+        })
+        .unwrap_or(0);
+    let s = &s[prefix..];
     for q in ["\"\"\"", "'''", "\"", "'", "`"] {
         if s.len() >= 2 * q.len() && s.starts_with(q) && s.ends_with(q) {
             return &s[q.len()..s.len() - q.len()];

@@ -16,7 +16,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             continue;
         };
         // A lazy singleton keeps what it creates in a module-level variable, a field or a static.
-        if call.result == Use::Stored || !cx.in_context(call.in_fn) {
+        if call.result == Use::Stored || call.lazy_init || !cx.in_context(call.in_fn) {
             continue;
         }
         let Some(f) = call.in_fn else { continue };

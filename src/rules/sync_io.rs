@@ -15,7 +15,8 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         let Some(entry) = cx.apis.lookup(&key, call.first_arg.as_deref()) else {
             continue;
         };
-        if !cx.in_context(call.in_fn) {
+        // Filling a lazy singleton runs once, like startup.
+        if call.lazy_init || !cx.in_context(call.in_fn) {
             continue;
         }
         let message = format!(

@@ -64,7 +64,7 @@ fn returns_promise(cx: &RuleContext, call: &Call) -> bool {
     }
     if let Some(t) = &call.target {
         if let Some((file, f)) = cx.project.resolve(cx.file_index, t) {
-            if cx.project.files[file].functions[f].is_async {
+            if cx.project.files[file].functions[f].returns_task {
                 return true;
             }
         }
@@ -116,12 +116,7 @@ fn unprotected_handlers(cx: &RuleContext, out: &mut Vec<Finding>) {
         if !func.is_async || h.wrapped || !func.awaits_outside_try {
             continue;
         }
-        if !cx
-            .section
-            .unsafe_async_frameworks
-            .iter()
-            .any(|f| *f == h.framework)
-        {
+        if !cx.section.unsafe_async_frameworks.contains(&h.framework) {
             continue;
         }
         // Express 5 forwards rejected promises to the error handler itself.

@@ -119,7 +119,7 @@ pub(super) fn registration(l: &mut Lowerer, node: Node, callee: Node, args: Opti
         return;
     }
     let span = Span::new(node.start_byte(), node.end_byte());
-    let push = |l: &mut Lowerer, route: String, handlers: &[Node]| {
+    let push = |l: &mut Lowerer, route: String, handlers: &[Node], startup: bool| {
         let mut middleware = Vec::new();
         let mut validated = false;
         let mut found = Vec::new();
@@ -135,6 +135,7 @@ pub(super) fn registration(l: &mut Lowerer, node: Node, callee: Node, args: Opti
                 wrapped,
                 validated,
                 middleware: middleware.clone(),
+                startup,
             });
         }
     };
@@ -153,12 +154,18 @@ pub(super) fn registration(l: &mut Lowerer, node: Node, callee: Node, args: Opti
             method.to_uppercase()
         };
         if let Some(path) = receiver_call_path {
-            push(l, format!("{verb} {}", unquote(text(path, src))), &args);
+            push(
+                l,
+                format!("{verb} {}", unquote(text(path, src))),
+                &args,
+                false,
+            );
         } else if is_route_path(args[0], src) && args.len() > 1 {
             push(
                 l,
                 format!("{verb} {}", unquote(text(args[0], src))),
                 &args[1..],
+                false,
             );
         }
     } else if method == "use" {
@@ -167,7 +174,7 @@ pub(super) fn registration(l: &mut Lowerer, node: Node, callee: Node, args: Opti
         } else {
             ("middleware".to_string(), &args[..])
         };
-        push(l, route, rest);
+        push(l, route, rest, false);
     } else if method == "route" {
         // Fastify / Hapi route objects: `{ method, url|path, handler, schema }`.
         for a in &args {
@@ -188,11 +195,14 @@ pub(super) fn registration(l: &mut Lowerer, node: Node, callee: Node, args: Opti
                     .or_else(|| object_value(o, "path", src))
                     .map(|p| unquote(text(p, src)).to_string())
                     .unwrap_or_default();
-                push(l, format!("{verb} {path}").trim().to_string(), &[o]);
+                push(l, format!("{verb} {path}").trim().to_string(), &[o], false);
             }
         }
+    } else if method == "register" {
+        // A Fastify plugin runs once, when it is registered.
+        push(l, "plugin".to_string(), &args[..1], true);
     } else if method == "createServer" {
-        push(l, "request".to_string(), &args);
+        push(l, "request".to_string(), &args, false);
     }
 }
 
@@ -309,10 +319,29 @@ pub(super) fn finish(l: &mut Lowerer, path: &Path) {
             }
         };
         let Some(target) = target else { continue };
+        if reg.startup {
+            if let Target::Local(f) = target {
+                if l.model.functions[f].role == Role::Plain {
+                    l.model.functions[f].role = Role::Startup;
+                }
+                continue;
+            }
+        }
         // The function that registers routes runs once, at registration.
         if let Some(f) = reg.scope {
             if l.model.functions[f].role == Role::Plain {
                 l.model.functions[f].role = Role::Startup;
+            }
+        }
+        if let Target::Local(f) = target {
+            if !matches!(l.model.functions[f].role, Role::Handler(_)) {
+                l.model.functions[f].role = Role::Handler(Handler {
+                    framework: framework.clone(),
+                    route: reg.route.clone(),
+                    wrapped: reg.wrapped,
+                    validated: reg.validated,
+                    middleware: reg.middleware.clone(),
+                });
             }
         }
         l.model.registrations.push(Registration {
@@ -323,6 +352,7 @@ pub(super) fn finish(l: &mut Lowerer, path: &Path) {
             wrapped: reg.wrapped,
             validated: reg.validated,
             middleware: reg.middleware,
+            startup: reg.startup,
         });
     }
     next_routes(l, path);
@@ -340,8 +370,11 @@ pub(super) fn finish(l: &mut Lowerer, path: &Path) {
             )
         );
         if shaped {
+            // Handed to a call (`asyncHandler(async (req, res) => ...)`): that call wraps it.
+            let wrapped = l.model.functions[f].passed_to.is_some();
             l.model.functions[f].role = Role::Handler(Handler {
                 framework: framework.clone(),
+                wrapped,
                 ..Handler::default()
             });
         }

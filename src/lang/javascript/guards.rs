@@ -123,6 +123,8 @@ pub(super) fn input_path(l: &Lowerer, value: Node) -> Option<String> {
             | "parenthesized_expression"
             | "as_expression"
             | "non_null_expression" => node = node.named_child(0)?,
+            // `req.body ?? {}`, `req.query || {}`
+            "binary_expression" => node = node.child_by_field_name("left")?,
             "member_expression" => {
                 suffix.push(text(node.child_by_field_name("property")?, src).to_string());
                 node = node.child_by_field_name("object")?;
@@ -243,4 +245,36 @@ fn status_from_name(name: &str) -> Option<u16> {
     .iter()
     .find(|(k, _)| n.contains(k))
     .map(|&(_, s)| s)
+}
+
+/// `if (!client) { client = ... }`, `if (x === undefined)`, `if (!globalThis.db)`: a branch that
+/// fills an outer variable once. Returns the branch's byte range.
+pub(super) fn lazy_init_branch(l: &Lowerer, node: Node) -> Option<(usize, usize)> {
+    let src = l.src;
+    let condition = node.child_by_field_name("condition")?;
+    let consequence = node.child_by_field_name("consequence")?;
+    let cond = text(condition, src).trim_matches(|c| c == '(' || c == ')' || c == ' ');
+    let target = if let Some(t) = cond.strip_prefix('!') {
+        t.trim()
+    } else {
+        let (lhs, rhs) = cond.split_once("===").or_else(|| cond.split_once("=="))?;
+        let rhs = rhs.trim();
+        if !matches!(rhs, "undefined" | "null") {
+            return None;
+        }
+        lhs.trim()
+    };
+    let simple = !target.is_empty()
+        && target
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == '.');
+    if !simple {
+        return None;
+    }
+    let root = target.split('.').next().unwrap_or(target);
+    // A local of the function is not a singleton.
+    let outer = target.contains('.') || !l.scopes.declared_in(l.current_fn(), root);
+    let assigns = text(consequence, src).contains(&format!("{target} ="))
+        || text(consequence, src).contains(&format!("{target}="));
+    (outer && assigns).then(|| (consequence.start_byte(), consequence.end_byte()))
 }

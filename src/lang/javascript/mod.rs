@@ -39,6 +39,7 @@ pub fn lower(root: Node, source: &str, path: &Path) -> FileModel {
         fn_stack: Vec::new(),
         try_stack: Vec::new(),
         class_stack: Vec::new(),
+        lazy_stack: Vec::new(),
         node_fn: HashMap::new(),
         node_call: HashMap::new(),
         pending_calls: Vec::new(),
@@ -67,6 +68,8 @@ struct PendingReg {
     wrapped: bool,
     validated: bool,
     middleware: Vec<String>,
+    /// The target is a plugin that runs once at registration.
+    startup: bool,
 }
 
 enum HandlerRef {
@@ -84,6 +87,8 @@ pub(super) struct Lowerer<'s> {
     try_stack: Vec<(usize, usize, Option<FnId>)>,
     /// Enclosing classes with the byte where each ends.
     class_stack: Vec<(String, usize)>,
+    /// Branches that initialize an outer variable once (`if (!pool) { pool = ... }`).
+    lazy_stack: Vec<(usize, usize)>,
     node_fn: HashMap<usize, FnId>,
     node_call: HashMap<usize, usize>,
     pending_calls: Vec<PendingCall>,
@@ -120,6 +125,12 @@ impl<'s> Lowerer<'s> {
         {
             self.class_stack.pop();
         }
+        while self.lazy_stack.last().is_some_and(|&(_, end)| end <= start) {
+            self.lazy_stack.pop();
+        }
+        if !node.is_named() {
+            return;
+        }
         match node.kind() {
             "function_declaration"
             | "generator_function_declaration"
@@ -155,7 +166,12 @@ impl<'s> Lowerer<'s> {
                         .push((body.start_byte(), body.end_byte(), self.current_fn()));
                 }
             }
-            "if_statement" => guards::if_statement(self, node),
+            "if_statement" => {
+                if let Some(range) = guards::lazy_init_branch(self, node) {
+                    self.lazy_stack.push(range);
+                }
+                guards::if_statement(self, node)
+            }
             _ => {}
         }
     }
@@ -227,12 +243,19 @@ impl<'s> Lowerer<'s> {
             ) => Role::Startup,
             _ => Role::Plain,
         };
+        let returns_task = is_async
+            || node.child_by_field_name("return_type").is_some_and(|t| {
+                text(t, src)
+                    .trim_start_matches([':', ' '])
+                    .starts_with("Promise<")
+            });
         let id = self.model.functions.len();
         self.model.functions.push(Function {
             name: name.clone(),
             span: Span::new(node.start_byte(), node.end_byte()),
             head: Span::new(node.start_byte(), head_end),
             is_async,
+            returns_task,
             parent,
             role,
             runs,
@@ -329,6 +352,10 @@ impl<'s> Lowerer<'s> {
             construct,
             result: self.result_use(node),
             target: None,
+            lazy_init: self
+                .lazy_stack
+                .iter()
+                .any(|&(s, e)| s <= node.start_byte() && node.end_byte() <= e),
             first_arg,
             arg_count,
             receiver_call: None,
@@ -685,7 +712,7 @@ impl<'s> Lowerer<'s> {
         // `this.method()` resolved to an async method, or a local async function.
         for call in &mut self.model.calls {
             if let Some(crate::model::Target::Local(f)) = call.target {
-                call.returns_promise |= self.model.functions[f].is_async;
+                call.returns_promise |= self.model.functions[f].returns_task;
             }
         }
         let exports = std::mem::take(&mut self.pending_exports);
@@ -750,6 +777,21 @@ fn handler_ref(node: Node, src: &str) -> HandlerRef {
         "function_expression" | "function" | "arrow_function" | "generator_function"
     ) {
         return HandlerRef::Node(node.id());
+    }
+    // `export default fp(plugin)`, `module.exports = wrap(handler)`: the wrapped function.
+    if node.kind() == "call_expression" {
+        let inner = node
+            .child_by_field_name("arguments")
+            .and_then(|a| named_children(a).next())
+            .filter(|a| {
+                matches!(
+                    a.kind(),
+                    "identifier" | "function_expression" | "function" | "arrow_function"
+                )
+            });
+        if let Some(inner) = inner {
+            return handler_ref(inner, src);
+        }
     }
     let (root, members, _) = scope::decompose(node, src);
     HandlerRef::Name(root, members)

@@ -196,7 +196,7 @@ impl Scopes {
                 Some(Binding::Function(f)) if members.is_empty() => Resolved {
                     name: None,
                     target: Some(Target::Local(*f)),
-                    is_async: functions.get(*f).is_some_and(|f| f.is_async),
+                    is_async: functions.get(*f).is_some_and(|f| f.returns_task),
                 },
                 Some(Binding::Instance(r, ms)) if depth < 4 => {
                     let base = self.resolve_depth(scope, r, ms, functions, depth + 1);
@@ -235,7 +235,8 @@ impl Scopes {
                         .map(Target::Local),
                     _ => None,
                 };
-                let is_async = matches!(target, Some(Target::Local(f)) if functions[f].is_async);
+                let is_async =
+                    matches!(target, Some(Target::Local(f)) if functions[f].returns_task);
                 Resolved {
                     name: None,
                     target,
