@@ -1,4 +1,8 @@
 //! Language front-ends: each lowers a tree-sitter tree into the language-neutral model.
+//!
+//! Trees can be 20,000 levels deep: walk them with cursors or explicit stacks, and keep an
+//! ancestor stack instead of calling `Node::parent()` per node (it walks down from the root,
+//! so a parent lookup per node is quadratic on deep trees).
 
 use std::path::Path;
 

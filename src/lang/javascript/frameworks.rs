@@ -51,7 +51,7 @@ pub(super) fn function_role(l: &mut Lowerer, node: Node, id: FnId) {
     for d in decorators {
         let t = text(d, src).trim_start_matches('@');
         let name = t.split('(').next().unwrap_or(t).trim();
-        if NEST_VERBS.contains(&name) && class_is_controller(node, src) {
+        if NEST_VERBS.contains(&name) && class_is_controller(l, src) {
             let path = t
                 .split_once('(')
                 .map(|(_, rest)| unquote(rest.trim_end_matches(')').trim()).to_string())
@@ -78,12 +78,13 @@ fn decorators_of(node: Node) -> Vec<Node> {
     out
 }
 
-fn class_is_controller(method: Node, src: &str) -> bool {
-    let Some(class) = method.parent().and_then(|b| b.parent()) else {
+/// Whether the class around the method being visited is a NestJS `@Controller()`.
+fn class_is_controller(l: &Lowerer, src: &str) -> bool {
+    let Some(class) = l.ancestor(1) else {
         return false;
     };
     let mut candidates = decorators_of(class);
-    if let Some(export) = class.parent().filter(|p| p.kind() == "export_statement") {
+    if let Some(export) = l.ancestor(2).filter(|p| p.kind() == "export_statement") {
         candidates.extend(named_children(export).filter(|c| c.kind() == "decorator"));
     }
     candidates.iter().any(|d| {

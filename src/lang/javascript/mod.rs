@@ -11,7 +11,7 @@ use std::path::Path;
 
 use tree_sitter::Node;
 
-use super::{count_errors, preorder, text, unquote};
+use super::{count_errors, text, unquote};
 use crate::model::{Call, Export, FileModel, FnId, Function, Role, Runs, Span, Use};
 use scope::{Binding, Root, Scopes};
 
@@ -33,6 +33,7 @@ const INLINE_CALLBACK_METHODS: &[&str] = &[
 
 pub fn lower(root: Node, source: &str, path: &Path) -> FileModel {
     let mut l = Lowerer {
+        parents: Vec::new(),
         src: source,
         model: FileModel::default(),
         scopes: Scopes::default(),
@@ -47,7 +48,25 @@ pub fn lower(root: Node, source: &str, path: &Path) -> FileModel {
         pending_exports: Vec::new(),
     };
     l.model.parse_errors = count_errors(root);
-    preorder(root, |node| l.visit(node));
+    // Pre-order with an explicit ancestor stack: no recursion, no O(depth) parent lookups.
+    let mut cursor = root.walk();
+    'walk: loop {
+        let node = cursor.node();
+        l.visit(node);
+        if cursor.goto_first_child() {
+            l.parents.push(node);
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+            l.parents.pop();
+        }
+    }
     l.finish(path)
 }
 
@@ -77,7 +96,9 @@ enum HandlerRef {
     Name(Root, Vec<String>),
 }
 
-pub(super) struct Lowerer<'s> {
+pub(super) struct Lowerer<'s, 't> {
+    /// The ancestors of the node being visited, innermost last (`Node::parent` is O(depth)).
+    parents: Vec<Node<'t>>,
     src: &'s str,
     model: FileModel,
     scopes: Scopes,
@@ -97,7 +118,12 @@ pub(super) struct Lowerer<'s> {
     pending_exports: Vec<(String, HandlerRef, Option<FnId>)>,
 }
 
-impl<'s> Lowerer<'s> {
+impl<'s, 't> Lowerer<'s, 't> {
+    /// The `k`-th ancestor of the node being visited (0: its parent).
+    fn ancestor(&self, k: usize) -> Option<Node<'t>> {
+        self.parents.iter().rev().nth(k).copied()
+    }
+
     fn current_fn(&self) -> Option<FnId> {
         self.fn_stack.last().map(|&(id, _)| id)
     }
@@ -106,7 +132,7 @@ impl<'s> Lowerer<'s> {
         self.class_stack.last().map(|(c, _)| c.as_str())
     }
 
-    fn visit(&mut self, node: Node) {
+    fn visit(&mut self, node: Node<'t>) {
         let start = node.start_byte();
         while self.fn_stack.last().is_some_and(|&(_, end)| end <= start) {
             self.fn_stack.pop();
@@ -194,7 +220,17 @@ impl<'s> Lowerer<'s> {
         let mut name = node
             .child_by_field_name("name")
             .map(|n| text(n, src).to_string());
-        let container = skip_wrappers_up(node);
+        let container = self
+            .parents
+            .iter()
+            .rev()
+            .find(|p| {
+                !matches!(
+                    p.kind(),
+                    "parenthesized_expression" | "as_expression" | "satisfies_expression"
+                )
+            })
+            .copied();
         if name.is_none() {
             name = container.and_then(|c| match c.kind() {
                 "variable_declarator" | "public_field_definition" | "field_definition" => c
@@ -213,8 +249,8 @@ impl<'s> Lowerer<'s> {
         // A callback: which call it is handed to, and whether that call runs it inline.
         let mut passed_to = None;
         let mut runs = Runs::Own;
-        if let Some(args) = node.parent().filter(|p| p.kind() == "arguments") {
-            if let Some(call) = args.parent() {
+        if self.ancestor(0).is_some_and(|p| p.kind() == "arguments") {
+            if let Some(call) = self.ancestor(1) {
                 let callee = call
                     .child_by_field_name("function")
                     .or_else(|| call.child_by_field_name("constructor"));
@@ -376,8 +412,7 @@ impl<'s> Lowerer<'s> {
     /// What the code around a call does with its result.
     fn result_use(&self, node: Node) -> Use {
         let mut child = node;
-        let mut parent = node.parent();
-        while let Some(p) = parent {
+        for p in self.parents.iter().rev().copied() {
             match p.kind() {
                 "parenthesized_expression"
                 | "as_expression"
@@ -438,7 +473,6 @@ impl<'s> Lowerer<'s> {
                 _ => return Use::Other,
             }
             child = p;
-            parent = p.parent();
         }
         Use::Other
     }
@@ -740,18 +774,6 @@ impl<'s> Lowerer<'s> {
             }
         }
     }
-}
-
-/// Up from a function node through wrappers (`asyncHandler(fn)` is not one) to its container.
-fn skip_wrappers_up(node: Node) -> Option<Node> {
-    let mut p = node.parent()?;
-    while matches!(
-        p.kind(),
-        "parenthesized_expression" | "as_expression" | "satisfies_expression"
-    ) {
-        p = p.parent()?;
-    }
-    Some(p)
 }
 
 fn skip_wrappers_down(mut node: Node) -> Node {

@@ -122,12 +122,14 @@ impl Scopes {
         name: &str,
         functions: &[Function],
     ) -> Option<&Binding> {
-        loop {
+        // Bounded: a 20,000-deep nest of closures must not make every lookup quadratic.
+        for _ in 0..256 {
             if let Some(b) = self.get(scope, name) {
                 return Some(b);
             }
             scope = functions.get(scope?)?.parent;
         }
+        self.get(None, name)
     }
 
     pub fn resolve(
