@@ -337,7 +337,9 @@ pub(super) fn finish(l: &mut Lowerer, path: &Path) {
         if let Target::Local(f) = target {
             if !matches!(l.model.functions[f].role, Role::Handler(_)) {
                 l.model.functions[f].role = Role::Handler(Handler {
-                    framework: framework.clone(),
+                    framework: framework_by_params(l.scopes.params(f))
+                        .unwrap_or(&framework)
+                        .to_string(),
                     route: reg.route.clone(),
                     wrapped: reg.wrapped,
                     validated: reg.validated,
@@ -357,11 +359,26 @@ pub(super) fn finish(l: &mut Lowerer, path: &Path) {
         });
     }
     next_routes(l, path);
+    // A worker script (`parentPort`/`workerData` from `worker_threads`) runs off the main thread.
+    let worker = ["parentPort", "workerData"].iter().any(|n| {
+        matches!(
+            l.scopes.lookup(None, n, &l.model.functions),
+            Some(super::scope::Binding::Module { canonical, .. }) if canonical.starts_with("worker_threads")
+        )
+    });
+    if worker {
+        for func in l.model.functions.iter_mut().filter(|f| f.parent.is_none()) {
+            func.runs = crate::model::Runs::OtherThread;
+        }
+    }
     for f in 0..l.model.functions.len() {
         if l.model.functions[f].role != Role::Plain {
             continue;
         }
         let params = l.scopes.params(f);
+        let framework = framework_by_params(params)
+            .unwrap_or(&framework)
+            .to_string();
         let shaped = matches!(
             params,
             [a, b, ..] if matches!(
@@ -414,5 +431,16 @@ fn next_routes(l: &mut Lowerer, path: &Path) {
                 ..Handler::default()
             });
         }
+    }
+}
+
+/// The parameters say the framework where imports do not (a plugin module imports nothing):
+/// `(request, reply)` is Fastify, `(request, h)` Hapi, `(ctx, next)` Koa.
+fn framework_by_params(params: &[String]) -> Option<&'static str> {
+    match params {
+        [_, b, ..] if b == "reply" => Some("fastify"),
+        [_, b, ..] if b == "h" => Some("hapi"),
+        [a, ..] if a == "ctx" => Some("koa"),
+        _ => None,
     }
 }

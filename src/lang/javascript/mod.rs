@@ -313,6 +313,26 @@ impl<'s, 't> Lowerer<'s, 't> {
                 _ => {}
             }
         }
+        // `const getRoom = asyncHandler(async (req, res) => ...)`, `const plugin = fp(async (f) => ...)`:
+        // the name stands for the wrapped function.
+        if let (Some(args), Some(call), Some(decl)) =
+            (self.ancestor(0), self.ancestor(1), self.ancestor(2))
+        {
+            let first = args.named_child(0).is_some_and(|a| a.id() == node.id());
+            if args.kind() == "arguments"
+                && call.kind() == "call_expression"
+                && decl.kind() == "variable_declarator"
+                && first
+            {
+                if let Some(n) = decl
+                    .child_by_field_name("name")
+                    .filter(|n| n.kind() == "identifier")
+                {
+                    self.scopes
+                        .declare(parent, text(n, src), Binding::Function(id), true);
+                }
+            }
+        }
         self.fn_stack.push((id, node.end_byte()));
         if let Some(params) = params {
             self.parameters(id, params);

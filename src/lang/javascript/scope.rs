@@ -201,9 +201,10 @@ impl Scopes {
                     is_async: functions.get(*f).is_some_and(|f| f.returns_task),
                 },
                 Some(Binding::Instance(r, ms)) if depth < 4 => {
+                    // `new X()` then `x.m()` is `X().m`: an instance method, not the static `X.m`.
                     let base = self.resolve_depth(scope, r, ms, functions, depth + 1);
                     Resolved {
-                        name: base.name.map(|b| join(&b)),
+                        name: base.name.map(|b| join(&format!("{b}()"))),
                         ..Resolved::default()
                     }
                 }
