@@ -84,6 +84,9 @@ pub struct RuleFile {
     pub not_flagged: String,
     #[serde(default)]
     pub configuration: String,
+    /// Test code is not served: the rule stays quiet there.
+    #[serde(default)]
+    pub skip_tests: bool,
     #[serde(default, rename = "example")]
     pub examples: Vec<Example>,
     #[serde(default)]

@@ -166,18 +166,26 @@ pub fn run(input: Input, catalogs: &Catalogs, opts: &Options) -> Outcome {
 
 fn run_in_pool(input: Input, catalogs: &Catalogs, opts: &Options, started: Instant) -> Outcome {
     let mut errors = Vec::new();
+    let enabled = |id: &str| opts.enabled.contains(&id);
+    // Drop what no rule reads as soon as a file is lowered: memory stays flat.
+    let pruned = |mut loaded: Loaded| {
+        if let Loaded::Model(m, _) = &mut loaded {
+            rules::prune(m, catalogs, &enabled);
+        }
+        loaded
+    };
     let (loaded, walked, stdin_text) = match input {
         Input::Paths(paths) => {
             let walked = walk::walk(&paths, opts.no_ignore, &opts.exclude, opts.threads);
             let loaded: Vec<(PathBuf, Loaded)> = walked
                 .sources
                 .par_iter()
-                .map(|p| (p.clone(), load(p)))
+                .map(|p| (p.clone(), pruned(load(p))))
                 .collect();
             (loaded, walked, None)
         }
         Input::Stdin { path, text } => {
-            let loaded = vec![(path.clone(), load_text(&path, &text))];
+            let loaded = vec![(path.clone(), pruned(load_text(&path, &text)))];
             let manifests = path
                 .ancestors()
                 .skip(1)
@@ -226,7 +234,6 @@ fn run_in_pool(input: Input, catalogs: &Catalogs, opts: &Options, started: Insta
     let files_with_syntax_errors = models.iter().filter(|m| m.parse_errors > 0).count();
     let project = Project::link(models, packages);
 
-    let enabled = |id: &str| opts.enabled.contains(&id);
     type Placed = (Vec<Diagnostic>, Option<(String, String)>);
     let per_file: Vec<Placed> = (0..project.files.len())
         .into_par_iter()

@@ -90,6 +90,8 @@ pub struct FileModel {
     pub exports: Vec<Export>,
     /// Syntax error nodes tree-sitter recovered from.
     pub parse_errors: u32,
+    /// A test file (`*.test.ts`, `tests/`, `test_*.py`, `*Tests.cs`): no server runs it.
+    pub is_test: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +110,8 @@ pub struct Function {
     pub runs: Runs,
     /// An `await` that no `try` with a `catch` of this function covers.
     pub awaits_outside_try: bool,
+    /// Its whole body runs inside `try`/`catch`: calling it cannot reject.
+    pub body_guarded: bool,
     /// C# `async void`: nothing can observe its failure.
     pub async_void: bool,
     /// For a callback: the call it was passed to, as `new Promise`, `forEach`, `on`, `Task.Run`.

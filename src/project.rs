@@ -99,15 +99,19 @@ impl Project {
                 }
             }
         }
+        // The nearest package.json: the first ancestor directory that has one.
+        let by_dir: HashMap<&Path, usize> = packages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.dir.as_path(), i))
+            .collect();
         let package_of = files
             .iter()
             .map(|f| {
-                packages
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, p)| f.path.starts_with(&p.dir))
-                    .max_by_key(|(_, p)| p.dir.components().count())
-                    .map(|(i, _)| i)
+                f.path
+                    .ancestors()
+                    .skip(1)
+                    .find_map(|d| by_dir.get(d).copied())
             })
             .collect();
         let mut project = Project {
@@ -211,22 +215,17 @@ impl Project {
             match role {
                 // A function registered twice keeps the first route; a wrapper anywhere protects it.
                 Role::Handler(h) => {
+                    if h.framework.is_empty() {
+                        h.framework = handler.framework;
+                    }
+                    if h.route.is_empty() {
+                        h.route = handler.route;
+                    }
                     h.wrapped |= handler.wrapped;
                     h.validated |= handler.validated;
                     h.middleware.extend(handler.middleware);
                 }
                 _ => *role = Role::Handler(handler),
-            }
-        }
-        // Handlers known by shape only take their framework from package.json.
-        for i in 0..self.files.len() {
-            let fallback = self.framework_from_package(i);
-            for func in &mut self.files[i].functions {
-                if let Role::Handler(h) = &mut func.role {
-                    if h.framework.is_empty() {
-                        h.framework = fallback.clone();
-                    }
-                }
             }
         }
     }

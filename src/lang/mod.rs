@@ -45,6 +45,7 @@ pub fn lower(language: Language, root: Node, source: &str, path: &Path) -> FileM
     };
     model.language = Some(language);
     model.path = path.to_path_buf();
+    model.is_test = is_test_path(path);
     model
 }
 
@@ -117,4 +118,35 @@ pub fn unquote(s: &str) -> &str {
         }
     }
     s
+}
+
+/// Test code by its path: a test directory, or a test file name of one of the ecosystems.
+pub fn is_test_path(path: &Path) -> bool {
+    let dirs = path.parent().into_iter().flat_map(|p| p.iter());
+    let in_test_dir = dirs.filter_map(|c| c.to_str()).any(|c| {
+        matches!(
+            c,
+            "test"
+                | "tests"
+                | "__tests__"
+                | "__mocks__"
+                | "spec"
+                | "e2e"
+                | "integration-tests"
+                | "integration_tests"
+                | "testing"
+        ) || c.ends_with(".Tests")
+            || c.ends_with(".UnitTests")
+            || c.ends_with(".IntegrationTests")
+            || c.ends_with(".Test")
+    });
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let stem = name.split('.').next().unwrap_or(name);
+    in_test_dir
+        || name.contains(".test.")
+        || name.contains(".spec.")
+        || name.contains(".e2e.")
+        || (name.ends_with(".py")
+            && (stem.starts_with("test_") || stem.ends_with("_test") || stem == "conftest"))
+        || (name.ends_with(".cs") && (stem.ends_with("Tests") || stem.ends_with("Test")))
 }

@@ -6,11 +6,8 @@ use crate::model::Use;
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     for call in &cx.file.calls {
-        let Some(name) = &call.callee else { continue };
-        let key = if call.construct {
-            format!("new {name}")
-        } else {
-            name.clone()
+        let (Some(name), Some(key)) = (&call.callee, super::api_name(call)) else {
+            continue;
         };
         let Some(entry) = cx.apis.lookup(&key, call.first_arg.as_deref()) else {
             continue;

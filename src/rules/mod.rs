@@ -9,7 +9,7 @@ mod unhandled_rejection;
 
 use crate::catalog::{ApiSet, Catalogs, LangSection, RuleCatalog};
 use crate::diagnostic::Finding;
-use crate::model::{FileModel, FnId, Role, Span};
+use crate::model::{Call, Family, FileModel, FnId, Role, Span};
 use crate::project::{FnContext, Project};
 
 /// What a rule sees of one file.
@@ -31,6 +31,104 @@ const CHECKS: [(&str, Check); 5] = [
     ("unhandled-rejection", unhandled_rejection::check),
     ("manual-validation", manual_validation::check),
 ];
+
+/// The name a call is looked up by in a catalog: `new pg.Client` for a construction.
+pub fn api_name(call: &Call) -> Option<std::borrow::Cow<'_, str>> {
+    let name = call.callee.as_deref()?;
+    Some(if call.construct {
+        std::borrow::Cow::Owned(format!("new {name}"))
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    })
+}
+
+/// Whether any enabled rule could report or read this call. Calls into the scanned code are
+/// always kept (they make the call graph); the rest are dropped after lowering so that the
+/// models of a whole repository stay small.
+pub fn retains(
+    call: &Call,
+    family: Family,
+    catalogs: &Catalogs,
+    enabled: &dyn Fn(&str) -> bool,
+) -> bool {
+    if call.target.is_some() || call.returns_promise {
+        return true;
+    }
+    let name = api_name(call);
+    let api = |id: &str| {
+        enabled(id)
+            && catalogs.rule(id).is_some_and(|r| {
+                name.as_deref().is_some_and(|n| {
+                    r.apis(family)
+                        .lookup(n, call.first_arg.as_deref())
+                        .is_some()
+                })
+            })
+    };
+    if api("sync-io") || api("sync-over-async") || api("missing-pooling") {
+        return true;
+    }
+    if enabled("unhandled-rejection") {
+        if let Some(r) = catalogs.rule("unhandled-rejection") {
+            if unhandled_rejection::retains(call, r.promise_sources(family)) {
+                return true;
+            }
+        }
+    }
+    enabled("manual-validation")
+        && catalogs.rule("manual-validation").is_some_and(|r| {
+            let v = r.validators(family);
+            v.is_match(&call.text) || call.callee.as_deref().is_some_and(|n| v.is_match(n))
+        })
+}
+
+/// Drop the calls no enabled rule needs, keeping the receivers of those kept (chains).
+pub fn prune(model: &mut FileModel, catalogs: &Catalogs, enabled: &dyn Fn(&str) -> bool) {
+    let Some(language) = model.language else {
+        return;
+    };
+    let family = language.family();
+    let mut keep: Vec<bool> = model
+        .calls
+        .iter()
+        .map(|c| retains(c, family, catalogs, enabled))
+        .collect();
+    // Receivers come before the calls on them? Not necessarily: walk until stable.
+    loop {
+        let mut changed = false;
+        for (i, c) in model.calls.iter().enumerate() {
+            if keep[i] {
+                if let Some(r) = c.receiver_call {
+                    if !keep[r] {
+                        keep[r] = true;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut new_index = vec![usize::MAX; model.calls.len()];
+    let mut next = 0;
+    for (i, k) in keep.iter().enumerate() {
+        if *k {
+            new_index[i] = next;
+            next += 1;
+        }
+    }
+    let calls = std::mem::take(&mut model.calls);
+    model.calls = calls
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep[*i])
+        .map(|(_, mut c)| {
+            c.receiver_call = c.receiver_call.map(|r| new_index[r]);
+            c
+        })
+        .collect();
+}
 
 /// Run the enabled rules on one file of the project.
 pub fn check_file(
@@ -73,6 +171,9 @@ impl<'a> RuleContext<'a> {
     /// Whether code in `in_fn` counts for a rule whose section lists these contexts:
     /// `anywhere`, `not-startup`, `request-path`, `handler`, `async`, `async-callee`.
     pub fn in_context(&self, in_fn: Option<FnId>) -> bool {
+        if self.catalog.doc.skip_tests && self.file.is_test {
+            return false;
+        }
         let contexts = &self.section.contexts;
         if contexts.iter().any(|c| c == "anywhere") {
             return true;

@@ -12,6 +12,13 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     unprotected_handlers(cx, out);
 }
 
+/// The calls this rule reads: dropped results that may be promises, and `then` chains.
+pub fn retains(call: &Call, sources: &globset::GlobSet) -> bool {
+    call.result == Use::Discarded
+        && (matches!(call.method(), "then" | "finally")
+            || call.callee.as_deref().is_some_and(|n| sources.is_match(n)))
+}
+
 fn floating_calls(cx: &RuleContext, out: &mut Vec<Finding>) {
     let calls = &cx.file.calls;
     for call in calls {
@@ -19,8 +26,8 @@ fn floating_calls(cx: &RuleContext, out: &mut Vec<Finding>) {
             continue;
         }
         let method = call.method();
-        if call.receiver_call.is_some() && matches!(method, "then" | "finally") {
-            if !chain_is_caught(calls, call) {
+        if call.text.contains('.') && matches!(method, "then" | "finally") {
+            if !chain_is_caught(calls, call) && !built_by_library(cx, calls, call) {
                 let message =
                     "promise chain has no `.catch()`: a rejection is never handled".into();
                 out.push(cx.finding("then-without-catch", call.span, call.in_fn, message, ""));
@@ -39,6 +46,30 @@ fn floating_calls(cx: &RuleContext, out: &mut Vec<Finding>) {
         );
         out.push(cx.finding("floating-promise", call.span, call.in_fn, message, ""));
     }
+}
+
+/// `when(...).then(...)`: a chain rooted in a plain call of a package's function that nothing
+/// says returns a promise is a builder with a `then` method, not a promise chain.
+fn built_by_library(cx: &RuleContext, calls: &[Call], last: &Call) -> bool {
+    let mut root = last;
+    let mut steps = 0;
+    while let Some(r) = root.receiver_call {
+        root = &calls[r];
+        steps += 1;
+        if steps > 64 {
+            break;
+        }
+    }
+    if std::ptr::eq(root, last) || root.text.contains('.') || root.text.contains("()") {
+        return false;
+    }
+    let sources = cx.catalog.promise_sources(cx.family());
+    root.target.is_none()
+        && !root.returns_promise
+        && root
+            .callee
+            .as_deref()
+            .is_some_and(|n| !n.starts_with('.') && !sources.is_match(n))
 }
 
 /// `p.then(a).then(b)` is caught when a `.catch` or a two-argument `.then` ends the chain
@@ -64,9 +95,9 @@ fn returns_promise(cx: &RuleContext, call: &Call) -> bool {
     }
     if let Some(t) = &call.target {
         if let Some((file, f)) = cx.project.resolve(cx.file_index, t) {
-            if cx.project.files[file].functions[f].returns_task {
-                return true;
-            }
+            let callee = &cx.project.files[file].functions[f];
+            // A function whose whole body is try/catch settles its promise either way.
+            return callee.returns_task && !callee.body_guarded;
         }
     }
     let sources = cx.catalog.promise_sources(cx.family());

@@ -40,9 +40,13 @@ const FRAMEWORK_IMPORTS: &[(&str, &str)] = &[
 pub(super) fn function_role(l: &mut Lowerer, node: Node, id: FnId) {
     let src = l.src;
     if let Some(method) = l.model.functions[id].passed_to.as_deref() {
-        if matches!(method, "listen" | "register") {
+        // `fp(async (fastify, opts) => ...)`: a Fastify plugin, run once at registration.
+        if matches!(method, "listen" | "register" | "fp" | "fastifyPlugin") {
             l.model.functions[id].role = crate::model::Role::Startup;
         }
+    }
+    if l.scopes.params(id).first().is_some_and(|p| p == "fastify") {
+        l.model.functions[id].role = crate::model::Role::Startup;
     }
     if node.kind() != "method_definition" {
         return;
@@ -376,9 +380,9 @@ pub(super) fn finish(l: &mut Lowerer, path: &Path) {
             continue;
         }
         let params = l.scopes.params(f);
-        let framework = framework_by_params(params)
-            .unwrap_or(&framework)
-            .to_string();
+        // Known by shape only: who calls it (and whether that wraps it) is not known, so the
+        // framework is only what the parameters say.
+        let framework = framework_by_params(params).unwrap_or("").to_string();
         let shaped = matches!(
             params,
             [a, b, ..] if matches!(

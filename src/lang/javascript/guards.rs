@@ -22,6 +22,33 @@ pub(super) fn if_statement(l: &mut Lowerer, node: Node) {
     let Some(status) = answered_status(consequence, l.src) else {
         return;
     };
+    let span = Span::new(node.start_byte(), condition.end_byte());
+    record(l, in_fn, condition, status, span);
+}
+
+/// Koa's `ctx.assert(<check>, 400, message)`: a guard in one call.
+pub(super) fn assert_call(l: &mut Lowerer, node: Node, callee: Node, args: Option<Node>) {
+    let Some(in_fn) = l.current_fn() else { return };
+    if callee.kind() != "member_expression" || !text(callee, l.src).ends_with(".assert") {
+        return;
+    }
+    let Some(args) = args else { return };
+    let (Some(condition), Some(status)) = (
+        args.named_child(0),
+        args.named_child(1).and_then(|s| status_literal(s, l.src)),
+    ) else {
+        return;
+    };
+    record(
+        l,
+        in_fn,
+        condition,
+        status,
+        Span::new(node.start_byte(), node.end_byte()),
+    );
+}
+
+fn record(l: &mut Lowerer, in_fn: crate::model::FnId, condition: Node, status: u16, span: Span) {
     let mut reads = Vec::new();
     let mut checks = false;
     let mut stack = vec![condition];
@@ -65,7 +92,7 @@ pub(super) fn if_statement(l: &mut Lowerer, node: Node) {
         return;
     }
     l.model.guards.push(Guard {
-        span: Span::new(node.start_byte(), condition.end_byte()),
+        span,
         in_fn,
         reads,
         checks,
@@ -185,6 +212,13 @@ fn answered_status(branch: Node, src: &str) -> Option<u16> {
                 match name {
                     "status" | "code" | "sendStatus" | "throw" | "writeHead" | "createError"
                     | "createHttpError" | "httpErrors" | "HttpError" => first,
+                    // `new AppError('bad input', 400)`, `new HttpException(msg, HttpStatus.BAD_REQUEST)`
+                    e if e.ends_with("Error") || e.ends_with("Exception") => status_from_name(e)
+                        .or_else(|| {
+                            n.child_by_field_name("arguments").and_then(|a| {
+                                named_children(a).find_map(|x| status_literal(x, src))
+                            })
+                        }),
                     _ => status_from_name(name),
                 }
             }

@@ -296,6 +296,15 @@ impl<'s, 't> Lowerer<'s, 't> {
             role,
             runs,
             awaits_outside_try: false,
+            body_guarded: body.is_some_and(|b| {
+                b.kind() == "statement_block"
+                    && b.named_child_count() > 0
+                    && named_children(b).all(|s| {
+                        s.kind() == "comment"
+                            || (s.kind() == "try_statement"
+                                && s.child_by_field_name("handler").is_some())
+                    })
+            }),
             passed_to,
             class,
             async_void: false,
@@ -406,7 +415,12 @@ impl<'s, 't> Lowerer<'s, 't> {
             callee: None,
             text: call_text,
             construct,
-            result: self.result_use(node),
+            // TypeScript parses `await f<T>(x)` as a call of `await f`.
+            result: if callee.kind() == "await_expression" {
+                Use::Awaited
+            } else {
+                self.result_use(node)
+            },
             target: None,
             lazy_init: self
                 .lazy_stack
@@ -426,6 +440,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         });
         if !construct {
             frameworks::registration(self, node, callee, args);
+            guards::assert_call(self, node, callee, args);
         }
     }
 
