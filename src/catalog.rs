@@ -146,6 +146,9 @@ pub struct LangSection {
     /// manual-validation: the statuses that mean "bad request".
     #[serde(default)]
     pub statuses: Vec<u16>,
+    /// The fix hint per check id, for checks that are not API entries.
+    #[serde(default)]
+    pub hints: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize, Clone)]

@@ -40,7 +40,10 @@ pub fn render(out: &mut dyn WriteColor, outcome: &Outcome, catalogs: &Catalogs) 
         }
         let mut notes = vec![format!("help: {}", d.hint)];
         if let Some(rule) = catalogs.rule(&d.rule) {
-            notes.push(format!("note: {}", first_sentence(&rule.doc.why)));
+            notes.push(format!(
+                "note: {}",
+                crate::rules::first_sentence(&rule.doc.why)
+            ));
         }
         let frame = Frame::new(severity)
             .with_code(d.rule.clone())
@@ -79,12 +82,4 @@ pub fn summary(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
         outcome.errors.len(),
         s.elapsed_ms
     )
-}
-
-fn first_sentence(text: &str) -> String {
-    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match flat.find(". ") {
-        Some(i) => flat[..=i].to_string(),
-        None => flat,
-    }
 }

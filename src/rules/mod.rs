@@ -255,16 +255,12 @@ impl<'a> RuleContext<'a> {
             check: check.to_string(),
             span,
             message,
-            hint: if hint.is_empty() {
-                self.catalog
-                    .doc
-                    .fix
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_string()
-            } else {
+            hint: if !hint.is_empty() {
                 hint.to_string()
+            } else if let Some(h) = self.section.hints.get(check) {
+                h.clone()
+            } else {
+                first_sentence(&self.catalog.doc.fix)
             },
             function: self.function_name(in_fn),
             handler,
@@ -286,5 +282,14 @@ impl RuleContext<'_> {
         self.file
             .language
             .map_or(crate::model::Family::JavaScript, |l| l.family())
+    }
+}
+
+/// The first sentence of a doc paragraph, on one line.
+pub fn first_sentence(text: &str) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.find(". ") {
+        Some(i) => flat[..=i].to_string(),
+        None => flat,
     }
 }
