@@ -245,8 +245,9 @@ fn check(args: CheckArgs) -> Result<i32> {
             }
         }
         None => {
+            // A broken or looping symlink exists as a link: the walk reports it as a file error.
             for p in &paths {
-                if !p.exists() {
+                if !p.exists() && std::fs::symlink_metadata(p).is_err() {
                     bail!("{}: no such file or directory", p.display());
                 }
             }
