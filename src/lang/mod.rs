@@ -14,6 +14,44 @@ pub mod csharp;
 pub mod javascript;
 pub mod python;
 
+thread_local! {
+    /// The grammar being lowered on this thread (see [`grammar_index`]) and, per grammar, the
+    /// field ids looked up so far by field-name address.
+    static FIELDS: std::cell::RefCell<(usize, [Vec<(usize, Option<u16>)>; 5])> =
+        std::cell::RefCell::new((0, Default::default()));
+}
+
+/// A small index per grammar, for the field-id cache.
+fn grammar_index(path: &Path, language: Language) -> usize {
+    match language {
+        Language::JavaScript => 0,
+        Language::TypeScript if path.extension().is_some_and(|e| e == "tsx") => 2,
+        Language::TypeScript => 1,
+        Language::Python => 3,
+        Language::CSharp => 4,
+    }
+}
+
+/// `node.child_by_field_name(name)` without tree-sitter's linear scan of every field name on
+/// each call (a measurable share of lowering): ids are looked up once per grammar and thread.
+pub fn field<'t>(node: Node<'t>, name: &'static str) -> Option<Node<'t>> {
+    let id = FIELDS.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let (current, tables) = &mut *cell;
+        let table = &mut tables[*current];
+        let key = name.as_ptr() as usize;
+        match table.iter().find(|(k, _)| *k == key) {
+            Some(&(_, id)) => id,
+            None => {
+                let id = node.language().field_id_for_name(name).map(|f| f.get());
+                table.push((key, id));
+                id
+            }
+        }
+    })?;
+    node.child_by_field_id(id)
+}
+
 /// Which grammar parses a file, by extension.
 pub fn detect(path: &Path) -> Option<(Language, Grammar)> {
     let ext = path.extension()?.to_str()?;
@@ -38,6 +76,7 @@ pub fn detect(path: &Path) -> Option<(Language, Grammar)> {
 
 /// Lower a parsed file with its language's front-end.
 pub fn lower(language: Language, root: Node, source: &str, path: &Path) -> FileModel {
+    FIELDS.with(|cell| cell.borrow_mut().0 = grammar_index(path, language));
     let mut model = match language {
         Language::JavaScript | Language::TypeScript => javascript::lower(root, source, path),
         Language::Python => python::lower(root, source, path),

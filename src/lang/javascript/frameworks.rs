@@ -5,6 +5,8 @@ use std::path::Path;
 
 use tree_sitter::Node;
 
+use crate::lang::field;
+
 use super::{handler_ref, last_segment, named_children, HandlerRef, Lowerer, PendingReg};
 use crate::lang::{text, unquote};
 use crate::model::{FnId, Handler, Registration, Role, Span, Target};
@@ -113,10 +115,8 @@ pub(super) fn registration(l: &mut Lowerer, node: Node, callee: Node, args: Opti
     if callee.kind() != "member_expression" {
         return;
     }
-    let method = callee
-        .child_by_field_name("property")
-        .map_or("", |p| text(p, src));
-    let Some(receiver) = callee.child_by_field_name("object") else {
+    let method = field(callee, "property").map_or("", |p| text(p, src));
+    let Some(receiver) = field(callee, "object") else {
         return;
     };
     let receiver_root = text(receiver, src).split('.').next().unwrap_or("");
@@ -146,9 +146,9 @@ pub(super) fn registration(l: &mut Lowerer, node: Node, callee: Node, args: Opti
     };
     let receiver_call_path = (receiver.kind() == "call_expression")
         .then(|| {
-            let f = receiver.child_by_field_name("function")?;
+            let f = field(receiver, "function")?;
             (last_segment(text(f, src)) == "route")
-                .then(|| receiver.child_by_field_name("arguments")?.named_child(0))
+                .then(|| field(receiver, "arguments")?.named_child(0))
                 .flatten()
         })
         .flatten();
@@ -225,11 +225,9 @@ fn is_route_path(node: Node, src: &str) -> bool {
 
 fn object_value<'t>(object: Node<'t>, key: &str, src: &str) -> Option<Node<'t>> {
     named_children(object).find_map(|p| {
-        (p.kind() == "pair"
-            && p.child_by_field_name("key")
-                .is_some_and(|k| unquote(text(k, src)) == key))
-        .then(|| p.child_by_field_name("value"))
-        .flatten()
+        (p.kind() == "pair" && field(p, "key").is_some_and(|k| unquote(text(k, src)) == key))
+            .then(|| field(p, "value"))
+            .flatten()
     })
 }
 
@@ -255,11 +253,11 @@ fn collect_handlers(
             "identifier" | "member_expression" => out.push((handler_ref(n, src), wrapped)),
             "array" => stack.extend(named_children(n).map(|c| (c, wrapped, depth + 1))),
             "call_expression" => {
-                if let Some(f) = n.child_by_field_name("function") {
+                if let Some(f) = field(n, "function") {
                     middleware.push(super::scope::callee_text(f, src));
                 }
                 // A wrapper around a handler: `asyncHandler(fn)`, `catchAsync(fn)`.
-                if let Some(a) = n.child_by_field_name("arguments") {
+                if let Some(a) = field(n, "arguments") {
                     for c in named_children(a) {
                         if matches!(
                             c.kind(),
@@ -276,10 +274,8 @@ fn collect_handlers(
             }
             "object" => {
                 for p in named_children(n).filter(|p| p.kind() == "pair") {
-                    let key = p
-                        .child_by_field_name("key")
-                        .map_or("", |k| unquote(text(k, src)));
-                    let Some(v) = p.child_by_field_name("value") else {
+                    let key = field(p, "key").map_or("", |k| unquote(text(k, src)));
+                    let Some(v) = field(p, "value") else {
                         continue;
                     };
                     match key {
@@ -294,9 +290,7 @@ fn collect_handlers(
                 }
                 // `{ handler() { ... } }`
                 for m in named_children(n).filter(|p| p.kind() == "method_definition") {
-                    if m.child_by_field_name("name")
-                        .is_some_and(|k| text(k, src) == "handler")
-                    {
+                    if field(m, "name").is_some_and(|k| text(k, src) == "handler") {
                         out.push((HandlerRef::Node(m.id()), wrapped));
                     }
                 }

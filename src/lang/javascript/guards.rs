@@ -3,6 +3,8 @@
 
 use tree_sitter::Node;
 
+use crate::lang::field;
+
 use super::scope::Binding;
 use super::{last_segment, named_children, Lowerer};
 use crate::lang::text;
@@ -13,10 +15,9 @@ const BRANCH_BUDGET: usize = 400;
 
 pub(super) fn if_statement(l: &mut Lowerer, node: Node) {
     let Some(in_fn) = l.current_fn() else { return };
-    let (Some(condition), Some(consequence)) = (
-        node.child_by_field_name("condition"),
-        node.child_by_field_name("consequence"),
-    ) else {
+    let (Some(condition), Some(consequence)) =
+        (field(node, "condition"), field(node, "consequence"))
+    else {
         return;
     };
     let Some(status) = answered_status(consequence, l.src) else {
@@ -106,13 +107,13 @@ fn read_path(l: &Lowerer, ident: Node) -> Option<String> {
     let src = l.src;
     // Only roots: not the `email` of `req.body.email`.
     if let Some(p) = ident.parent() {
-        if p.kind() == "member_expression" && p.child_by_field_name("object") != Some(ident) {
+        if p.kind() == "member_expression" && field(p, "object") != Some(ident) {
             return None;
         }
     }
     let mut top = ident;
     while let Some(p) = top.parent() {
-        if p.kind() == "member_expression" && p.child_by_field_name("object") == Some(top) {
+        if p.kind() == "member_expression" && field(p, "object") == Some(top) {
             top = p;
         } else {
             break;
@@ -151,21 +152,21 @@ pub(super) fn input_path(l: &Lowerer, value: Node) -> Option<String> {
             | "as_expression"
             | "non_null_expression" => node = node.named_child(0)?,
             // `req.body ?? {}`, `req.query || {}`
-            "binary_expression" => node = node.child_by_field_name("left")?,
+            "binary_expression" => node = field(node, "left")?,
             "member_expression" => {
-                suffix.push(text(node.child_by_field_name("property")?, src).to_string());
-                node = node.child_by_field_name("object")?;
+                suffix.push(text(field(node, "property")?, src).to_string());
+                node = field(node, "object")?;
             }
             "call_expression" => {
-                let f = node.child_by_field_name("function")?;
+                let f = field(node, "function")?;
                 if f.kind() != "member_expression" {
                     return None;
                 }
                 suffix.push(format!("{}()", last_segment(text(f, src))));
-                node = f.child_by_field_name("object")?;
+                node = field(f, "object")?;
             }
             "new_expression" => {
-                let c = node.child_by_field_name("constructor")?;
+                let c = field(node, "constructor")?;
                 if text(c, src) != "URL" {
                     return None;
                 }
@@ -201,12 +202,9 @@ fn answered_status(branch: Node, src: &str) -> Option<u16> {
         let status = match n.kind() {
             "arrow_function" | "function_expression" | "function_declaration" => continue,
             "call_expression" | "new_expression" => {
-                let callee = n
-                    .child_by_field_name("function")
-                    .or_else(|| n.child_by_field_name("constructor"));
+                let callee = field(n, "function").or_else(|| field(n, "constructor"));
                 let name = callee.map_or("", |c| last_segment(text(c, src)));
-                let first = n
-                    .child_by_field_name("arguments")
+                let first = field(n, "arguments")
                     .and_then(|a| a.named_child(0))
                     .and_then(|a| status_literal(a, src));
                 match name {
@@ -215,7 +213,7 @@ fn answered_status(branch: Node, src: &str) -> Option<u16> {
                     // `new AppError('bad input', 400)`, `new HttpException(msg, HttpStatus.BAD_REQUEST)`
                     e if e.ends_with("Error") || e.ends_with("Exception") => status_from_name(e)
                         .or_else(|| {
-                            n.child_by_field_name("arguments").and_then(|a| {
+                            field(n, "arguments").and_then(|a| {
                                 named_children(a).find_map(|x| status_literal(x, src))
                             })
                         }),
@@ -223,19 +221,18 @@ fn answered_status(branch: Node, src: &str) -> Option<u16> {
                 }
             }
             "pair" => {
-                let key = n.child_by_field_name("key").map_or("", |k| text(k, src));
+                let key = field(n, "key").map_or("", |k| text(k, src));
                 match key {
-                    "status" | "statusCode" => n
-                        .child_by_field_name("value")
-                        .and_then(|v| status_literal(v, src)),
+                    "status" | "statusCode" => {
+                        field(n, "value").and_then(|v| status_literal(v, src))
+                    }
                     _ => None,
                 }
             }
             "assignment_expression" => {
-                let left = n.child_by_field_name("left").map_or("", |k| text(k, src));
+                let left = field(n, "left").map_or("", |k| text(k, src));
                 if left.ends_with(".status") || left.ends_with(".statusCode") {
-                    n.child_by_field_name("right")
-                        .and_then(|v| status_literal(v, src))
+                    field(n, "right").and_then(|v| status_literal(v, src))
                 } else {
                     None
                 }
@@ -285,8 +282,8 @@ fn status_from_name(name: &str) -> Option<u16> {
 /// fills an outer variable once. Returns the branch's byte range.
 pub(super) fn lazy_init_branch(l: &Lowerer, node: Node) -> Option<(usize, usize)> {
     let src = l.src;
-    let condition = node.child_by_field_name("condition")?;
-    let consequence = node.child_by_field_name("consequence")?;
+    let condition = field(node, "condition")?;
+    let consequence = field(node, "consequence")?;
     let cond = text(condition, src).trim_matches(|c| c == '(' || c == ')' || c == ' ');
     let target = if let Some(t) = cond.strip_prefix('!') {
         t.trim()

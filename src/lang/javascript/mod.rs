@@ -11,6 +11,8 @@ use std::path::Path;
 
 use tree_sitter::Node;
 
+use crate::lang::field;
+
 use super::{count_errors, text, unquote};
 use crate::model::{Call, Export, FileModel, FnId, Function, Role, Runs, Span, Use};
 use scope::{Binding, Root, Scopes};
@@ -166,9 +168,7 @@ impl<'s, 't> Lowerer<'s, 't> {
             | "arrow_function"
             | "method_definition" => self.function(node),
             "class_declaration" | "class" | "abstract_class_declaration" => {
-                let name = node
-                    .child_by_field_name("name")
-                    .map_or("", |n| text(n, self.src));
+                let name = field(node, "name").map_or("", |n| text(n, self.src));
                 self.class_stack.push((name.to_string(), node.end_byte()));
                 self.scopes.declare(
                     self.current_fn(),
@@ -184,10 +184,7 @@ impl<'s, 't> Lowerer<'s, 't> {
             "export_statement" => self.export(node),
             "await_expression" => self.await_expr(node),
             "try_statement" => {
-                if let (Some(body), Some(_)) = (
-                    node.child_by_field_name("body"),
-                    node.child_by_field_name("handler"),
-                ) {
+                if let (Some(body), Some(_)) = (field(node, "body"), field(node, "handler")) {
                     self.try_stack
                         .push((body.start_byte(), body.end_byte(), self.current_fn()));
                 }
@@ -209,17 +206,13 @@ impl<'s, 't> Lowerer<'s, 't> {
             .filter_map(|i| node.child(i))
             .take_while(|c| c.kind() != "formal_parameters" && c.kind() != "identifier")
             .any(|c| c.kind() == "async");
-        let params = node
-            .child_by_field_name("parameters")
-            .or_else(|| node.child_by_field_name("parameter"));
-        let body = node.child_by_field_name("body");
+        let params = field(node, "parameters").or_else(|| field(node, "parameter"));
+        let body = field(node, "body");
         let head_end = params
             .map(|p| p.end_byte())
             .or(body.map(|b| b.start_byte()))
             .unwrap_or(node.end_byte());
-        let mut name = node
-            .child_by_field_name("name")
-            .map(|n| text(n, src).to_string());
+        let mut name = field(node, "name").map(|n| text(n, src).to_string());
         let container = self
             .parents
             .iter()
@@ -233,16 +226,15 @@ impl<'s, 't> Lowerer<'s, 't> {
             .copied();
         if name.is_none() {
             name = container.and_then(|c| match c.kind() {
-                "variable_declarator" | "public_field_definition" | "field_definition" => c
-                    .child_by_field_name("name")
-                    .or_else(|| c.child_by_field_name("property"))
-                    .map(|n| text(n, src).to_string()),
-                "pair" => c
-                    .child_by_field_name("key")
-                    .map(|n| unquote(text(n, src)).to_string()),
-                "assignment_expression" => c
-                    .child_by_field_name("left")
-                    .map(|n| last_segment(text(n, src)).to_string()),
+                "variable_declarator" | "public_field_definition" | "field_definition" => {
+                    field(c, "name")
+                        .or_else(|| field(c, "property"))
+                        .map(|n| text(n, src).to_string())
+                }
+                "pair" => field(c, "key").map(|n| unquote(text(n, src)).to_string()),
+                "assignment_expression" => {
+                    field(c, "left").map(|n| last_segment(text(n, src)).to_string())
+                }
                 _ => None,
             });
         }
@@ -251,9 +243,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         let mut runs = Runs::Own;
         if self.ancestor(0).is_some_and(|p| p.kind() == "arguments") {
             if let Some(call) = self.ancestor(1) {
-                let callee = call
-                    .child_by_field_name("function")
-                    .or_else(|| call.child_by_field_name("constructor"));
+                let callee = field(call, "function").or_else(|| field(call, "constructor"));
                 if let Some(callee) = callee {
                     let method = last_segment(text(callee, src)).to_string();
                     if INLINE_CALLBACK_METHODS.contains(&method.as_str()) {
@@ -280,7 +270,7 @@ impl<'s, 't> Lowerer<'s, 't> {
             _ => Role::Plain,
         };
         let returns_task = is_async
-            || node.child_by_field_name("return_type").is_some_and(|t| {
+            || field(node, "return_type").is_some_and(|t| {
                 text(t, src)
                     .trim_start_matches([':', ' '])
                     .starts_with("Promise<")
@@ -301,8 +291,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                     && b.named_child_count() > 0
                     && named_children(b).all(|s| {
                         s.kind() == "comment"
-                            || (s.kind() == "try_statement"
-                                && s.child_by_field_name("handler").is_some())
+                            || (s.kind() == "try_statement" && field(s, "handler").is_some())
                     })
             }),
             passed_to,
@@ -333,10 +322,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                 && decl.kind() == "variable_declarator"
                 && first
             {
-                if let Some(n) = decl
-                    .child_by_field_name("name")
-                    .filter(|n| n.kind() == "identifier")
-                {
+                if let Some(n) = field(decl, "name").filter(|n| n.kind() == "identifier") {
                     self.scopes
                         .declare(parent, text(n, src), Binding::Function(id), true);
                 }
@@ -362,9 +348,8 @@ impl<'s, 't> Lowerer<'s, 't> {
             let decorator = named_children(p)
                 .find(|c| c.kind() == "decorator")
                 .map(|d| text(d, src).trim_start_matches('@').to_string());
-            let pattern = p
-                .child_by_field_name("pattern")
-                .or_else(|| p.child_by_field_name("left"))
+            let pattern = field(p, "pattern")
+                .or_else(|| field(p, "left"))
                 .unwrap_or(p);
             let mut idents = Vec::new();
             pattern_names(pattern, src, &mut idents);
@@ -388,13 +373,10 @@ impl<'s, 't> Lowerer<'s, 't> {
     fn call(&mut self, node: Node) {
         let src = self.src;
         let construct = node.kind() == "new_expression";
-        let Some(callee) = node
-            .child_by_field_name("function")
-            .or_else(|| node.child_by_field_name("constructor"))
-        else {
+        let Some(callee) = field(node, "function").or_else(|| field(node, "constructor")) else {
             return;
         };
-        let args = node.child_by_field_name("arguments");
+        let args = field(node, "arguments");
         let (root, members, receiver_node) = scope::decompose(callee, src);
         let first = args.and_then(|a| a.named_child(0));
         let first_arg = first.map(|f| {
@@ -456,7 +438,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                 | "type_assertion"
                 | "ternary_expression" => {}
                 "binary_expression" => {
-                    let op = p.child_by_field_name("operator").map(|o| o.kind());
+                    let op = field(p, "operator").map(|o| o.kind());
                     if !matches!(op, Some("||" | "??" | "&&")) {
                         return Use::Other;
                     }
@@ -465,7 +447,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                 "return_statement" | "arrow_function" => return Use::Returned,
                 "expression_statement" => return Use::Discarded,
                 "unary_expression" => {
-                    let op = p.child_by_field_name("operator").map(|o| text(o, self.src));
+                    let op = field(p, "operator").map(|o| text(o, self.src));
                     return if op == Some("void") {
                         Use::Voided
                     } else {
@@ -473,7 +455,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                     };
                 }
                 "member_expression" => {
-                    return if p.child_by_field_name("object") == Some(child) {
+                    return if field(p, "object") == Some(child) {
                         Use::Chained
                     } else {
                         Use::Other
@@ -487,7 +469,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                     }
                 }
                 "assignment_expression" | "augmented_assignment_expression" => {
-                    let left = p.child_by_field_name("left");
+                    let left = field(p, "left");
                     return match left {
                         Some(l) if l.kind() == "identifier" => {
                             if self
@@ -522,8 +504,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         // `await x.catch(...)` handles its own rejection.
         let caught = node.named_child(0).is_some_and(|e| {
             e.kind() == "call_expression"
-                && e.child_by_field_name("function")
-                    .is_some_and(|c| last_segment(text(c, self.src)) == "catch")
+                && field(e, "function").is_some_and(|c| last_segment(text(c, self.src)) == "catch")
         });
         if !covered && !caught {
             self.model.functions[f].awaits_outside_try = true;
@@ -532,7 +513,7 @@ impl<'s, 't> Lowerer<'s, 't> {
 
     fn import(&mut self, node: Node) {
         let src = self.src;
-        let Some(source) = node.child_by_field_name("source") else {
+        let Some(source) = field(node, "source") else {
             return;
         };
         let module = unquote(text(source, src)).to_string();
@@ -559,10 +540,10 @@ impl<'s, 't> Lowerer<'s, 't> {
                     "named_imports" => {
                         for spec in named_children(part).filter(|c| c.kind() == "import_specifier")
                         {
-                            let Some(name) = spec.child_by_field_name("name") else {
+                            let Some(name) = field(spec, "name") else {
                                 continue;
                             };
-                            let local = spec.child_by_field_name("alias").unwrap_or(name);
+                            let local = field(spec, "alias").unwrap_or(name);
                             self.scopes.declare(
                                 None,
                                 text(local, src),
@@ -579,11 +560,11 @@ impl<'s, 't> Lowerer<'s, 't> {
 
     fn declarator(&mut self, node: Node) {
         let src = self.src;
-        let Some(name) = node.child_by_field_name("name") else {
+        let Some(name) = field(node, "name") else {
             return;
         };
         let scope = self.current_fn();
-        let value = node.child_by_field_name("value").map(skip_wrappers_down);
+        let value = field(node, "value").map(skip_wrappers_down);
         // `require('x')`, `require('x').y`, `await import('x')`
         if let Some((module, member)) = value.and_then(|v| scope::required_module(v, src)) {
             self.model.imports.push(scope::normalize_module(&module));
@@ -617,8 +598,7 @@ impl<'s, 't> Lowerer<'s, 't> {
             "identifier" => {
                 let binding = match (input, value) {
                     (Some(path), _) => Binding::Input(path),
-                    (None, Some(v)) if v.kind() == "new_expression" => v
-                        .child_by_field_name("constructor")
+                    (None, Some(v)) if v.kind() == "new_expression" => field(v, "constructor")
                         .map(|c| {
                             let (root, members, _) = scope::decompose(c, src);
                             Binding::Instance(root, members)
@@ -651,10 +631,7 @@ impl<'s, 't> Lowerer<'s, 't> {
     /// `module.exports = ...`, `exports.name = ...`
     fn assignment(&mut self, node: Node) {
         let src = self.src;
-        let (Some(left), Some(right)) = (
-            node.child_by_field_name("left"),
-            node.child_by_field_name("right"),
-        ) else {
+        let (Some(left), Some(right)) = (field(node, "left"), field(node, "right")) else {
             return;
         };
         let left_text = text(left, src);
@@ -678,10 +655,8 @@ impl<'s, 't> Lowerer<'s, 't> {
                             ));
                         }
                         "pair" => {
-                            let (Some(k), Some(v)) = (
-                                prop.child_by_field_name("key"),
-                                prop.child_by_field_name("value"),
-                            ) else {
+                            let (Some(k), Some(v)) = (field(prop, "key"), field(prop, "value"))
+                            else {
                                 continue;
                             };
                             let r = handler_ref(v, src);
@@ -689,7 +664,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                                 .push((unquote(text(k, src)).to_string(), r, None));
                         }
                         "method_definition" => {
-                            if let Some(k) = prop.child_by_field_name("name") {
+                            if let Some(k) = field(prop, "name") {
                                 self.pending_exports.push((
                                     text(k, src).to_string(),
                                     HandlerRef::Node(prop.id()),
@@ -715,12 +690,10 @@ impl<'s, 't> Lowerer<'s, 't> {
         let is_default = (0..node.child_count())
             .filter_map(|i| node.child(i))
             .any(|c| c.kind() == "default");
-        if let Some(decl) = node.child_by_field_name("declaration") {
+        if let Some(decl) = field(node, "declaration") {
             match decl.kind() {
                 "function_declaration" | "generator_function_declaration" => {
-                    let name = decl
-                        .child_by_field_name("name")
-                        .map(|n| text(n, src).to_string());
+                    let name = field(decl, "name").map(|n| text(n, src).to_string());
                     let export = if is_default {
                         "default".to_string()
                     } else {
@@ -731,10 +704,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                 }
                 "lexical_declaration" | "variable_declaration" => {
                     for d in named_children(decl).filter(|d| d.kind() == "variable_declarator") {
-                        if let (Some(n), Some(v)) = (
-                            d.child_by_field_name("name"),
-                            d.child_by_field_name("value"),
-                        ) {
+                        if let (Some(n), Some(v)) = (field(d, "name"), field(d, "value")) {
                             let r = handler_ref(skip_wrappers_down(v), src);
                             self.pending_exports
                                 .push((text(n, src).to_string(), r, None));
@@ -743,15 +713,15 @@ impl<'s, 't> Lowerer<'s, 't> {
                 }
                 _ => {}
             }
-        } else if let Some(value) = node.child_by_field_name("value") {
+        } else if let Some(value) = field(node, "value") {
             let r = handler_ref(skip_wrappers_down(value), src);
             self.pending_exports.push(("default".to_string(), r, None));
         } else if let Some(clause) = named_children(node).find(|c| c.kind() == "export_clause") {
             for spec in named_children(clause).filter(|c| c.kind() == "export_specifier") {
-                let Some(name) = spec.child_by_field_name("name") else {
+                let Some(name) = field(spec, "name") else {
                     continue;
                 };
-                let alias = spec.child_by_field_name("alias").unwrap_or(name);
+                let alias = field(spec, "alias").unwrap_or(name);
                 self.pending_exports.push((
                     text(alias, src).to_string(),
                     HandlerRef::Name(Root::Ident(text(name, src).to_string()), Vec::new()),
@@ -837,8 +807,7 @@ fn handler_ref(node: Node, src: &str) -> HandlerRef {
     }
     // `export default fp(plugin)`, `module.exports = wrap(handler)`: the wrapped function.
     if node.kind() == "call_expression" {
-        let inner = node
-            .child_by_field_name("arguments")
+        let inner = field(node, "arguments")
             .and_then(|a| named_children(a).next())
             .filter(|a| {
                 matches!(
@@ -871,12 +840,12 @@ fn pattern_names(node: Node, src: &str, out: &mut Vec<String>) {
                 out.push(text(n, src).to_string())
             }
             "pair_pattern" => {
-                if let Some(v) = n.child_by_field_name("value") {
+                if let Some(v) = field(n, "value") {
                     stack.push(v);
                 }
             }
             "assignment_pattern" | "object_assignment_pattern" => {
-                if let Some(l) = n.child_by_field_name("left") {
+                if let Some(l) = field(n, "left") {
                     stack.push(l);
                 }
             }
@@ -899,17 +868,15 @@ fn object_pattern_pairs(node: Node, src: &str) -> Vec<(String, String)> {
                 pairs.push((n.clone(), n));
             }
             "object_assignment_pattern" => {
-                if let Some(l) = p.child_by_field_name("left") {
+                if let Some(l) = field(p, "left") {
                     let n = text(l, src).to_string();
                     pairs.push((n.clone(), n));
                 }
             }
             "pair_pattern" => {
-                if let (Some(k), Some(v)) =
-                    (p.child_by_field_name("key"), p.child_by_field_name("value"))
-                {
+                if let (Some(k), Some(v)) = (field(p, "key"), field(p, "value")) {
                     let v = if v.kind() == "assignment_pattern" {
-                        v.child_by_field_name("left").unwrap_or(v)
+                        field(v, "left").unwrap_or(v)
                     } else {
                         v
                     };

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
+use crate::lang::field;
+
 use super::super::{text, unquote};
 use crate::model::{FnId, Function, Target};
 
@@ -274,11 +276,11 @@ pub fn decompose(node: Node, src: &str) -> (Root, Vec<String>, Option<usize>) {
         }
         match node.kind() {
             "member_expression" => {
-                let Some(prop) = node.child_by_field_name("property") else {
+                let Some(prop) = field(node, "property") else {
                     break Root::Other;
                 };
                 members.push(text(prop, src).to_string());
-                match node.child_by_field_name("object") {
+                match field(node, "object") {
                     Some(o) => node = o,
                     None => break Root::Other,
                 }
@@ -309,11 +311,11 @@ pub fn decompose(node: Node, src: &str) -> (Root, Vec<String>, Option<usize>) {
 
 /// `require('x')` / `import('x')` -> `x`.
 fn require_spec(node: Node, src: &str) -> Option<String> {
-    let f = node.child_by_field_name("function")?;
+    let f = field(node, "function")?;
     if !matches!(text(f, src), "require" | "import") {
         return None;
     }
-    let arg = node.child_by_field_name("arguments")?.named_child(0)?;
+    let arg = field(node, "arguments")?.named_child(0)?;
     (arg.kind() == "string").then(|| unquote(text(arg, src)).to_string())
 }
 
@@ -342,9 +344,8 @@ fn callee_text_depth(node: Node, src: &str, depth: u32) -> String {
         Root::Module(m) => format!("require('{m}')"),
         Root::Call => {
             // The receiver call's own callee, abbreviated.
-            let inner = node
-                .child_by_field_name("object")
-                .and_then(|o| o.child_by_field_name("function"))
+            let inner = field(node, "object")
+                .and_then(|o| field(o, "function"))
                 .filter(|_| depth < 3)
                 .map(|f| callee_text_depth(f, src, depth + 1))
                 .unwrap_or_default();
