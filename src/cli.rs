@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Analyse files and directories (default: the current directory).
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// List the rules: id, languages, summary.
     Rules,
     /// Print a rule's documentation: what it flags, why, how to fix, examples.
@@ -117,7 +117,7 @@ fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
 /// Runs the command; the returned code is the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Check(args) => check(args),
+        Command::Check(args) => check(*args),
         Command::Rules => {
             let catalogs = Catalogs::load(&Default::default())?;
             let mut out = io::stdout().lock();

@@ -132,7 +132,7 @@ pub fn render(
 /// Rule messages quote code in backticks (`fs.readFileSync`), which stays code.
 fn escape(s: &str) -> String {
     let flat = s.replace(['\r', '\n'], " ").replace('|', "\\|");
-    let balanced = flat.matches('`').count() % 2 == 0;
+    let balanced = flat.matches('`').count().is_multiple_of(2);
     let mut out = String::with_capacity(flat.len());
     for (i, part) in flat.split('`').enumerate() {
         if balanced && i % 2 == 1 {
