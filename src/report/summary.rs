@@ -37,14 +37,43 @@ pub fn render(
         s.elapsed_ms
     );
     if let Some((rev, merge_base)) = &review.diff_base {
-        let short: String = merge_base.chars().take(12).collect();
+        let short = |r: &str| -> String {
+            if r.len() == 40 && r.chars().all(|c| c.is_ascii_hexdigit()) {
+                r[..12].to_string()
+            } else {
+                r.to_string()
+            }
+        };
         scope.push_str(&format!(
-            " Only lines changed since {} (merge base `{short}`) are reported.",
-            code(rev)
+            " Only lines changed since {} (merge base `{}`) are reported",
+            code(&short(rev)),
+            short(merge_base)
         ));
+        if review.outside_diff > 0 {
+            scope.push_str(&format!(
+                "; {} elsewhere {} not shown",
+                plural(review.outside_diff, "finding"),
+                if review.outside_diff == 1 {
+                    "is"
+                } else {
+                    "are"
+                }
+            ));
+        }
+        scope.push('.');
     }
-    if let Some(note) = review.note() {
-        scope.push_str(&format!(" {}.", capitalize(&escape(&note))));
+    if let Some(path) = &review.baseline {
+        let path = code(&path.to_string_lossy());
+        match review.written {
+            Some(n) => scope.push_str(&format!(
+                " Recorded {} in the baseline {path}.",
+                plural(n, "finding")
+            )),
+            None => scope.push_str(&format!(
+                " {} hidden by the baseline {path}.",
+                plural(review.hidden_by_baseline, "finding")
+            )),
+        }
     }
     writeln!(out, "{scope}\n")?;
     if diagnostics.is_empty() {
@@ -175,14 +204,6 @@ fn code(s: &str) -> String {
         ""
     };
     format!("{fence}{pad}{flat}{pad}{fence}")
-}
-
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]
