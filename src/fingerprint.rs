@@ -88,8 +88,17 @@ pub fn project_path(display: &str, root: &Path) -> String {
     // Canonical on both sides: temporary directories and checkouts are often behind symlinks.
     let absolute = absolute.canonicalize().unwrap_or(absolute);
     match absolute.strip_prefix(root) {
-        Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
-        Err(_) => display.replace('\\', "/"),
+        Ok(rel) => slashes(&rel.to_string_lossy()),
+        Err(_) => slashes(display),
+    }
+}
+
+/// `/` separators. Only on Windows: elsewhere a backslash is a valid character of a file name.
+pub fn slashes(path: &str) -> String {
+    if cfg!(windows) {
+        path.replace('\\', "/")
+    } else {
+        path.to_string()
     }
 }
 

@@ -228,7 +228,7 @@ fn artifact(path: &str) -> ArtifactLocation {
 }
 
 fn file_uri(path: &Path) -> String {
-    let mut p = path.to_string_lossy().replace('\\', "/");
+    let mut p = crate::fingerprint::slashes(&path.to_string_lossy());
     if !p.starts_with('/') {
         p.insert(0, '/');
     }
