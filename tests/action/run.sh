@@ -115,7 +115,7 @@ check "pr: annotation on the changed line of an old file" grep -qF '::warning fi
 check "pr: no annotation outside the diff" test "$(grep -c 'file=src/legacy.js,line=6,' "$work/pr/log")" -eq 0
 check "pr: output findings=2" test "$(output pr findings)" = 2
 check "pr: output sarif-file" test "$(output pr sarif-file)" = snag.sarif
-check "pr: SARIF file with 2 results" test "$(sarif_results "$repo/snag.sarif")" = 2
+check "pr: SARIF file with the whole analysis (3 results)" test "$(sarif_results "$repo/snag.sarif")" = 3
 check "pr: SARIF uri relative to the root" grep -qF '"uri": "src/new%20routes.js"' "$repo/snag.sarif"
 check "pr: SARIF rule links to the action's docs" grep -qF '"helpUri": "https://github.com/acme/snag/blob/v1/rules/sync-io.toml"' "$repo/snag.sarif"
 check "pr: summary title" grep -qF '## snag: 2 findings' "$work/pr/summary.md"
@@ -166,7 +166,7 @@ check "hostile: no file written by git" test ! -e "$work/pwned"
 run_action human pull_request "$repo" "{$bin, \"format\": \"concise\"}"
 check "concise: findings in the log" grep -qF 'src/new routes.js:6:16: sync-io' "$work/human/log"
 check "concise: workflow commands stopped around the output" grep -q '^::stop-commands::snag-' "$work/human/log"
-check "concise: SARIF still written" test "$(sarif_results "$repo/snag.sarif")" = 2
+check "concise: SARIF still written" test "$(sarif_results "$repo/snag.sarif")" = 3
 rm -f "$repo/snag.sarif"
 
 # 7. A shallow checkout, as actions/checkout makes by default: the action fetches the history.
