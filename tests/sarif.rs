@@ -130,6 +130,11 @@ fn every_required_field_is_there() {
     let expected: Vec<i64> = marked_lines(ROUTES).into_iter().map(|l| l as i64).collect();
     assert_eq!(lines, expected);
 
+    // The handler the finding runs in, as a related location.
+    let related = &raw["runs"][0]["results"][0]["relatedLocations"][0];
+    assert_eq!(related["message"]["text"], "handler `GET /reports/:id`");
+    assert_eq!(related["physicalLocation"]["region"]["startLine"], 5);
+
     // Exact span of the first finding: `fs.readFileSync(...)` call, end column exclusive.
     let region = &raw["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
     assert_eq!(region["startColumn"], 16);

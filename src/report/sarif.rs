@@ -20,7 +20,7 @@ use serde_sarif::sarif::{
 };
 
 use crate::catalog::{Catalogs, RuleFile};
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, LineIndex, Severity};
 use crate::engine::Outcome;
 use crate::review::Review;
 
@@ -57,7 +57,9 @@ pub fn log(outcome: &Outcome, review: &Review, catalogs: &Catalogs) -> Sarif {
                 Some(a) => (a.path.as_str(), Some(a.fingerprint.as_str())),
                 None => (d.path.as_str(), None),
             };
-            result(d, rule_index, path, fingerprint)
+            let mut r = result(d, rule_index, path, fingerprint);
+            r.related_locations = handler_location(d, outcome, path).map(|l| vec![l]);
+            r
         })
         .collect();
     let notifications: Vec<Notification> = outcome
@@ -211,6 +213,33 @@ fn result(
         result.partial_fingerprints = Some(fps);
     }
     result
+}
+
+/// Where the handler that the finding runs in is defined, as a related location.
+fn handler_location(d: &Diagnostic, outcome: &Outcome, path: &str) -> Option<Location> {
+    let (start, end) = d.handler_span?;
+    let handler = d.context.as_ref()?.handler.as_ref()?;
+    let source = outcome.sources.get(&d.path)?;
+    let index = LineIndex::new(source);
+    let (line, column) = index.position(start);
+    let (end_line, end_column) = index.position(end);
+    let region = Region::builder()
+        .start_line(count(line))
+        .start_column(count(column))
+        .end_line(count(end_line))
+        .end_column(count(end_column))
+        .build();
+    let mut location = Location::builder()
+        .physical_location(
+            PhysicalLocation::builder()
+                .artifact_location(artifact(path))
+                .region(region)
+                .build(),
+        )
+        .message(text(&format!("handler `{handler}`")))
+        .build();
+    location.id = Some(1);
+    Some(location)
 }
 
 /// A relative path under `%SRCROOT%`, or a `file:` URI for a path outside the repository.
