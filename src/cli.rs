@@ -10,8 +10,9 @@ use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 
 use crate::catalog::{Catalogs, RULE_IDS};
 use crate::config::{unknown_rule, Config};
-use crate::engine::{self, Input, Options};
+use crate::engine::{self, Input, Options, Outcome};
 use crate::report;
+use crate::review::{Review, ReviewArgs};
 
 #[derive(Parser)]
 #[command(
@@ -27,7 +28,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Analyse files and directories (default: the current directory).
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// List the rules: id, languages, summary.
     Rules,
     /// Print a rule's documentation: what it flags, why, how to fix, examples.
@@ -49,6 +50,12 @@ enum Format {
     Concise,
     Json,
     JsonLines,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+    /// GitHub Actions workflow commands: annotations on the pull request.
+    Github,
+    /// A Markdown report, for a job summary.
+    Markdown,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -89,12 +96,28 @@ struct CheckArgs {
     /// When to colour human output.
     #[arg(long, value_enum, default_value = "auto")]
     color: Color,
+    /// Also write the findings in FORMAT to FILE (repeatable), e.g. `--report sarif=snag.sarif`.
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
+    reports: Vec<(Format, PathBuf)>,
+    #[command(flatten)]
+    review: ReviewArgs,
+}
+
+fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
+    let (format, file) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected FORMAT=FILE, got `{s}`"))?;
+    let format = Format::from_str(format, true)?;
+    if file.is_empty() {
+        return Err(format!("no file in `{s}`"));
+    }
+    Ok((format, PathBuf::from(file)))
 }
 
 /// Runs the command; the returned code is the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Check(args) => check(args),
+        Command::Check(args) => check(*args),
         Command::Rules => {
             let catalogs = Catalogs::load(&Default::default())?;
             let mut out = io::stdout().lock();
@@ -160,7 +183,8 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-fn explain(doc: &crate::catalog::RuleFile) -> String {
+/// A rule's documentation as Markdown: `snag explain`, and the help of SARIF rules.
+pub fn explain(doc: &crate::catalog::RuleFile) -> String {
     let mut s = format!("# {} — {}\n\n{}\n", doc.id, doc.title, doc.summary);
     let sections = [
         ("Why it matters", doc.why.as_str()),
@@ -254,7 +278,8 @@ fn check(args: CheckArgs) -> Result<i32> {
             Input::Paths(paths)
         }
     };
-    let outcome = engine::run(input, &catalogs, &opts);
+    let mut outcome = engine::run(input, &catalogs, &opts);
+    let review = Review::apply(&args.review, &mut outcome, &start)?;
     match args.format {
         Format::Human => {
             let choice = match args.color {
@@ -281,10 +306,49 @@ fn check(args: CheckArgs) -> Result<i32> {
         }
         Format::Json => report::json::document(&mut io::stdout().lock(), &outcome)?,
         Format::JsonLines => report::json::lines(&mut io::stdout().lock(), &outcome)?,
+        Format::Sarif => {
+            report::sarif::render(&mut io::stdout().lock(), &outcome, &review, &catalogs)?
+        }
+        Format::Github => report::github::render(&mut io::stdout().lock(), &outcome)?,
+        Format::Markdown => {
+            report::summary::render(&mut io::stdout().lock(), &outcome, &review, &catalogs)?
+        }
     }
-    Ok(if outcome.diagnostics.is_empty() || args.exit_zero {
-        0
-    } else {
-        1
-    })
+    if let Some(note) = review.note() {
+        if matches!(
+            args.format,
+            Format::Human | Format::Concise | Format::Github
+        ) {
+            eprintln!("snag: {note}");
+        }
+    }
+    for (format, path) in &args.reports {
+        write_report(*format, path, &outcome, &review, &catalogs)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let fails = Review::fails(&outcome.diagnostics, args.review.fail_on);
+    Ok(if fails && !args.exit_zero { 1 } else { 0 })
+}
+
+/// `--report FORMAT=FILE`: the same findings in another format, to a file (human without colour).
+fn write_report(
+    format: Format,
+    path: &std::path::Path,
+    outcome: &Outcome,
+    review: &Review,
+    catalogs: &Catalogs,
+) -> Result<()> {
+    let file = std::fs::File::create(path)?;
+    let mut out = codespan_reporting::term::termcolor::NoColor::new(io::BufWriter::new(file));
+    match format {
+        Format::Human => report::human::render(&mut out, outcome, catalogs)?,
+        Format::Concise => report::concise(&mut out, outcome)?,
+        Format::Json => report::json::document(&mut out, outcome)?,
+        Format::JsonLines => report::json::lines(&mut out, outcome)?,
+        Format::Sarif => report::sarif::render(&mut out, outcome, review, catalogs)?,
+        Format::Github => report::github::render(&mut out, outcome)?,
+        Format::Markdown => report::summary::render(&mut out, outcome, review, catalogs)?,
+    }
+    out.into_inner().flush()?;
+    Ok(())
 }

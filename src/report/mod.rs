@@ -1,7 +1,10 @@
 //! Output formats. Every format prints the same diagnostics, errors and summary.
 
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod sarif;
+pub mod summary;
 
 use std::io::{self, Write};
 
