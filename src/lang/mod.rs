@@ -14,10 +14,12 @@ pub mod csharp;
 pub mod javascript;
 pub mod python;
 
+/// Per grammar, the field ids looked up so far, by the address of the field name.
+type FieldIds = [Vec<(usize, Option<u16>)>; 5];
+
 thread_local! {
-    /// The grammar being lowered on this thread (see [`grammar_index`]) and, per grammar, the
-    /// field ids looked up so far by field-name address.
-    static FIELDS: std::cell::RefCell<(usize, [Vec<(usize, Option<u16>)>; 5])> =
+    /// The grammar being lowered on this thread (see [`grammar_index`]) and its cached field ids.
+    static FIELDS: std::cell::RefCell<(usize, FieldIds)> =
         std::cell::RefCell::new((0, Default::default()));
 }
 
