@@ -55,7 +55,7 @@ pub fn lower(root: Node, source: &str, path: &Path) -> FileModel {
     'walk: loop {
         let node = cursor.node();
         l.visit(node);
-        if cursor.goto_first_child() {
+        if !opaque(node.kind()) && cursor.goto_first_child() {
             l.parents.push(node);
             continue;
         }
@@ -70,6 +70,31 @@ pub fn lower(root: Node, source: &str, path: &Path) -> FileModel {
         }
     }
     l.finish(path)
+}
+
+/// Subtrees that hold nothing the model records (types, literals, comments, signatures without a
+/// body, imports read at their root): the walk does not descend into them.
+fn opaque(kind: &str) -> bool {
+    kind.ends_with("_type")
+        || matches!(
+            kind,
+            "comment"
+                | "string"
+                | "regex"
+                | "number"
+                | "type_annotation"
+                | "type_arguments"
+                | "type_parameters"
+                | "interface_declaration"
+                | "type_alias_declaration"
+                | "import_statement"
+                | "method_signature"
+                | "property_signature"
+                | "abstract_method_signature"
+                | "function_signature"
+                | "index_signature"
+                | "jsx_text"
+        )
 }
 
 /// What a call's callee resolves through once every binding is known.
