@@ -84,9 +84,12 @@ pub struct RuleFile {
     pub not_flagged: String,
     #[serde(default)]
     pub configuration: String,
-    /// Test code is not served: the rule stays quiet there.
+    /// Tests and tooling are not served: the rule stays quiet there.
     #[serde(default)]
-    pub skip_tests: bool,
+    pub skip_tooling: bool,
+    /// Browser UI components are not backend code: the rule stays quiet there.
+    #[serde(default)]
+    pub skip_ui: bool,
     #[serde(default, rename = "example")]
     pub examples: Vec<Example>,
     #[serde(default)]

@@ -90,8 +90,11 @@ pub struct FileModel {
     pub exports: Vec<Export>,
     /// Syntax error nodes tree-sitter recovered from.
     pub parse_errors: u32,
-    /// A test file (`*.test.ts`, `tests/`, `test_*.py`, `*Tests.cs`): no server runs it.
-    pub is_test: bool,
+    /// Tests and tooling (`*.test.ts`, `tests/`, `test_*.py`, `*Tests.cs`, `scripts/`, CLI
+    /// commands, `#!` scripts): no server runs it.
+    pub is_tooling: bool,
+    /// Browser UI code (a React/Vue/Angular/Svelte component): no server runs it either.
+    pub is_ui: bool,
 }
 
 #[derive(Debug, Clone)]

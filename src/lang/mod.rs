@@ -86,7 +86,7 @@ pub fn lower(language: Language, root: Node, source: &str, path: &Path) -> FileM
     };
     model.language = Some(language);
     model.path = path.to_path_buf();
-    model.is_test = is_test_path(path);
+    model.is_tooling = is_tooling_path(path) || source.starts_with("#!");
     model
 }
 
@@ -161,8 +161,9 @@ pub fn unquote(s: &str) -> &str {
     s
 }
 
-/// Test code by its path: a test directory, or a test file name of one of the ecosystems.
-pub fn is_test_path(path: &Path) -> bool {
+/// Tests and tooling by path: a test, script or CLI-command directory, or a test file name of
+/// one of the ecosystems.
+pub fn is_tooling_path(path: &Path) -> bool {
     let dirs = path.parent().into_iter().flat_map(|p| p.iter());
     let in_test_dir = dirs.filter_map(|c| c.to_str()).any(|c| {
         matches!(
@@ -171,11 +172,19 @@ pub fn is_test_path(path: &Path) -> bool {
                 | "tests"
                 | "__tests__"
                 | "__mocks__"
+                | "__fixtures__"
                 | "spec"
                 | "e2e"
                 | "integration-tests"
                 | "integration_tests"
                 | "testing"
+                | "scripts"
+                | "script"
+                | "tools"
+                | "tooling"
+                | "build-scripts"
+                | "commands"
+                | "cli"
         ) || c.ends_with(".Tests")
             || c.ends_with(".UnitTests")
             || c.ends_with(".IntegrationTests")

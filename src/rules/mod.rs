@@ -150,6 +150,9 @@ pub fn check_file(
         let Some(catalog) = catalogs.rule(id) else {
             continue;
         };
+        if file.is_ui && catalog.doc.skip_ui {
+            continue;
+        }
         let cx = RuleContext {
             project,
             file_index,
@@ -171,7 +174,7 @@ impl<'a> RuleContext<'a> {
     /// Whether code in `in_fn` counts for a rule whose section lists these contexts:
     /// `anywhere`, `not-startup`, `request-path`, `handler`, `async`, `async-callee`.
     pub fn in_context(&self, in_fn: Option<FnId>) -> bool {
-        if self.catalog.doc.skip_tests && self.file.is_test {
+        if self.catalog.doc.skip_tooling && self.file.is_tooling {
             return false;
         }
         let contexts = &self.section.contexts;
@@ -234,7 +237,7 @@ impl<'a> RuleContext<'a> {
                 format!("inside async `{name}`")
             }
             Some(name) => format!("inside `{name}`"),
-            None => "here".to_string(),
+            None => "in this callback".to_string(),
         }
     }
 

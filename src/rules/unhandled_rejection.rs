@@ -90,15 +90,15 @@ fn chain_is_caught(calls: &[Call], last: &Call) -> bool {
 }
 
 fn returns_promise(cx: &RuleContext, call: &Call) -> bool {
-    if call.returns_promise {
-        return true;
-    }
     if let Some(t) = &call.target {
         if let Some((file, f)) = cx.project.resolve(cx.file_index, t) {
             let callee = &cx.project.files[file].functions[f];
             // A function whose whole body is try/catch settles its promise either way.
             return callee.returns_task && !callee.body_guarded;
         }
+    }
+    if call.returns_promise {
+        return true;
     }
     let sources = cx.catalog.promise_sources(cx.family());
     call.callee.as_deref().is_some_and(|n| sources.is_match(n))

@@ -37,6 +37,19 @@ const FRAMEWORK_IMPORTS: &[(&str, &str)] = &[
     ("https", "node-http"),
 ];
 
+/// Imports that make a file a browser UI component.
+const UI_LIBRARIES: &[&str] = &[
+    "react",
+    "react-dom",
+    "react-router-dom",
+    "vue",
+    "svelte",
+    "@angular/core",
+    "preact",
+    "solid-js",
+    "@remix-run/react",
+];
+
 /// Roles a function has from where it stands: listen callbacks and plugins run once,
 /// NestJS controller methods are handlers.
 pub(super) fn function_role(l: &mut Lowerer, node: Node, id: FnId) {
@@ -141,6 +154,7 @@ pub(super) fn registration(l: &mut Lowerer, node: Node, callee: Node, args: Opti
                 validated,
                 middleware: middleware.clone(),
                 startup,
+                framework: None,
             });
         }
     };
@@ -207,7 +221,12 @@ pub(super) fn registration(l: &mut Lowerer, node: Node, callee: Node, args: Opti
         // A Fastify plugin runs once, when it is registered.
         push(l, "plugin".to_string(), &args[..1], true);
     } else if method == "createServer" {
+        let before = l.pending_regs.len();
         push(l, "request".to_string(), &args, false);
+        // Node's own server, whatever else the file imports.
+        for r in &mut l.pending_regs[before..] {
+            r.framework = Some("node-http");
+        }
     }
 }
 
@@ -332,11 +351,12 @@ pub(super) fn finish(l: &mut Lowerer, path: &Path) {
                 l.model.functions[f].role = Role::Startup;
             }
         }
+        let file_framework = reg.framework.unwrap_or(&framework);
         if let Target::Local(f) = target {
             if !matches!(l.model.functions[f].role, Role::Handler(_)) {
                 l.model.functions[f].role = Role::Handler(Handler {
                     framework: framework_by_params(l.scopes.params(f))
-                        .unwrap_or(&framework)
+                        .unwrap_or(file_framework)
                         .to_string(),
                     route: reg.route.clone(),
                     wrapped: reg.wrapped,
@@ -347,7 +367,7 @@ pub(super) fn finish(l: &mut Lowerer, path: &Path) {
         }
         l.model.registrations.push(Registration {
             span: reg.span,
-            framework: framework.clone(),
+            framework: file_framework.to_string(),
             route: reg.route,
             target,
             wrapped: reg.wrapped,
@@ -357,6 +377,11 @@ pub(super) fn finish(l: &mut Lowerer, path: &Path) {
         });
     }
     next_routes(l, path);
+    l.model.is_ui = l
+        .model
+        .imports
+        .iter()
+        .any(|m| UI_LIBRARIES.contains(&m.as_str()));
     // A worker script (`parentPort`/`workerData` from `worker_threads`) runs off the main thread.
     let worker = ["parentPort", "workerData"].iter().any(|n| {
         matches!(

@@ -45,6 +45,8 @@ pub fn lower(root: Node, source: &str, path: &Path) -> FileModel {
         lazy_stack: Vec::new(),
         node_fn: HashMap::new(),
         node_call: HashMap::new(),
+        assigned_from_call: Vec::new(),
+        kept_locals: Vec::new(),
         pending_calls: Vec::new(),
         pending_regs: Vec::new(),
         pending_exports: Vec::new(),
@@ -71,6 +73,19 @@ pub fn lower(root: Node, source: &str, path: &Path) -> FileModel {
     }
     l.finish(path)
 }
+
+/// Calls that keep their argument beyond the current call: DI containers and app decorations.
+const KEEPING_METHODS: &[&str] = &[
+    "asValue",
+    "asFunction",
+    "decorate",
+    "provide",
+    "register",
+    "registerInstance",
+    "set",
+    "setGlobal",
+    "bind",
+];
 
 /// Subtrees that hold nothing the model records (types, literals, comments, signatures without a
 /// body, imports read at their root): the walk does not descend into them.
@@ -116,6 +131,8 @@ struct PendingReg {
     middleware: Vec<String>,
     /// The target is a plugin that runs once at registration.
     startup: bool,
+    /// The framework when the registration itself says it (`http.createServer`).
+    framework: Option<&'static str>,
 }
 
 enum HandlerRef {
@@ -139,6 +156,11 @@ pub(super) struct Lowerer<'s, 't> {
     lazy_stack: Vec<(usize, usize)>,
     node_fn: HashMap<usize, FnId>,
     node_call: HashMap<usize, usize>,
+    /// Locals initialized from a call: (call node, function, name).
+    assigned_from_call: Vec<(usize, Option<FnId>, String)>,
+    /// Locals handed to something that outlives the call: a DI container (`asValue(x)`,
+    /// `fastify.decorate('db', x)`) or a field (`this.db = x`).
+    kept_locals: Vec<(Option<FnId>, String)>,
     pending_calls: Vec<PendingCall>,
     pending_regs: Vec<PendingReg>,
     /// (export name, local name or function node)
@@ -445,6 +467,15 @@ impl<'s, 't> Lowerer<'s, 't> {
             members,
             receiver_node,
         });
+        if let Some(args) = args {
+            let method = last_segment(text(callee, src));
+            if KEEPING_METHODS.contains(&method) {
+                for a in named_children(args).filter(|a| a.kind() == "identifier") {
+                    self.kept_locals
+                        .push((self.current_fn(), text(a, src).to_string()));
+                }
+            }
+        }
         if !construct {
             frameworks::registration(self, node, callee, args);
             guards::assert_call(self, node, callee, args);
@@ -590,6 +621,19 @@ impl<'s, 't> Lowerer<'s, 't> {
         };
         let scope = self.current_fn();
         let value = field(node, "value").map(skip_wrappers_down);
+        if let Some(v) = value {
+            let v = if v.kind() == "await_expression" {
+                v.named_child(0).unwrap_or(v)
+            } else {
+                v
+            };
+            if matches!(v.kind(), "call_expression" | "new_expression")
+                && name.kind() == "identifier"
+            {
+                self.assigned_from_call
+                    .push((v.id(), scope, text(name, src).to_string()));
+            }
+        }
         // `require('x')`, `require('x').y`, `await import('x')`
         if let Some((module, member)) = value.and_then(|v| scope::required_module(v, src)) {
             self.model.imports.push(scope::normalize_module(&module));
@@ -660,6 +704,10 @@ impl<'s, 't> Lowerer<'s, 't> {
             return;
         };
         let left_text = text(left, src);
+        if left.kind() == "member_expression" && right.kind() == "identifier" {
+            self.kept_locals
+                .push((self.current_fn(), text(right, src).to_string()));
+        }
         let export_name = match left_text {
             "module.exports" => None,
             t if t.starts_with("module.exports.") => Some(&t["module.exports.".len()..]),
@@ -777,6 +825,20 @@ impl<'s, 't> Lowerer<'s, 't> {
         for call in &mut self.model.calls {
             if let Some(crate::model::Target::Local(f)) = call.target {
                 call.returns_promise |= self.model.functions[f].returns_task;
+            }
+        }
+        // A client assigned to a local and then handed to a container or a field is kept.
+        for (node, scope, name) in &self.assigned_from_call {
+            if self
+                .kept_locals
+                .iter()
+                .any(|(s, n)| s == scope && n == name)
+            {
+                if let Some(&c) = self.node_call.get(node) {
+                    if self.model.calls[c].result == Use::Assigned {
+                        self.model.calls[c].result = Use::Stored;
+                    }
+                }
             }
         }
         let exports = std::mem::take(&mut self.pending_exports);
