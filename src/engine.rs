@@ -13,7 +13,7 @@ use tree_sitter::Parser;
 
 use crate::catalog::Catalogs;
 use crate::diagnostic::{Context, Diagnostic, Finding, LineIndex, Severity};
-use crate::lang;
+use crate::lang::{self, chunks};
 use crate::model::{FileModel, Language};
 use crate::project::{Package, Project};
 use crate::rules;
@@ -102,20 +102,46 @@ fn load_text(path: &Path, text: &str) -> Loaded {
         return Loaded::Skipped;
     }
     let key = grammar_key(path, language);
-    let tree = PARSERS.with(|parsers| {
-        let mut parsers = parsers.borrow_mut();
-        let parser = parsers.entry(key).or_insert_with(|| {
-            let mut p = Parser::new();
-            // Grammars are compiled in with a matching ABI: a failure here is a build defect.
-            let _ = p.set_language(&grammar);
-            p
-        });
-        parser.parse(text, None)
-    });
-    let Some(tree) = tree else {
+    let parse_and_lower = |source: &str| {
+        let tree = PARSERS.with(|parsers| {
+            let mut parsers = parsers.borrow_mut();
+            let parser = parsers.entry(key).or_insert_with(|| {
+                let mut p = Parser::new();
+                // Grammars are compiled in with a matching ABI: a failure here is a build defect.
+                let _ = p.set_language(&grammar);
+                p
+            });
+            parser.parse(source, None)
+        })?;
+        Some(lang::lower(language, tree.root_node(), source, path))
+    };
+    let model = match chunks::split(language, text) {
+        None => parse_and_lower(text),
+        Some(chunks) => {
+            let mut model: Option<FileModel> = None;
+            for (i, piece) in chunks.pieces.iter().enumerate() {
+                let (source, header) = if i == 0 {
+                    (text[piece.clone()].to_string(), 0)
+                } else {
+                    (
+                        format!("{}{}", chunks.header, &text[piece.clone()]),
+                        chunks.header.len(),
+                    )
+                };
+                let Some(part) = parse_and_lower(&source) else {
+                    return Loaded::Error("the parser gave up on this file".into());
+                };
+                match &mut model {
+                    None => model = Some(part),
+                    Some(m) => m.append(part, header as u32, piece.start as u32),
+                }
+            }
+            model
+        }
+    };
+    let Some(model) = model else {
         return Loaded::Error("the parser gave up on this file".into());
     };
-    let model = lang::lower(language, tree.root_node(), text, path);
     Loaded::Model(Box::new(model), Suppressions::scan(text))
 }
 

@@ -299,3 +299,70 @@ pub struct Export {
     pub name: String,
     pub function: FnId,
 }
+
+impl FileModel {
+    /// Appends the model of a later piece of the same file (see `lang::chunks`). The piece was
+    /// parsed with `header` bytes of import lines in front of it, which are dropped, and starts
+    /// `start` bytes into the file.
+    pub fn append(&mut self, piece: FileModel, header: u32, start: u32) {
+        let fn_base = self.functions.len();
+        let call_base = self.calls.len();
+        let shift = |s: Span| Span {
+            start: (s.start - header.min(s.start)) + start,
+            end: (s.end - header.min(s.end)) + start,
+        };
+        let local = |t: Target| match t {
+            Target::Local(f) => Target::Local(f + fn_base),
+            other => other,
+        };
+        for mut f in piece.functions {
+            f.span = shift(f.span);
+            f.head = shift(f.head);
+            f.parent = f.parent.map(|p| p + fn_base);
+            self.functions.push(f);
+        }
+        // Calls in the header (`require(...)`) are the first piece's, not this one's.
+        let kept: Vec<bool> = piece.calls.iter().map(|c| c.span.start >= header).collect();
+        let mut index = Vec::with_capacity(kept.len());
+        let mut next = call_base;
+        for k in &kept {
+            index.push(next);
+            next += usize::from(*k);
+        }
+        for (i, mut c) in piece.calls.into_iter().enumerate() {
+            if !kept[i] {
+                continue;
+            }
+            c.span = shift(c.span);
+            c.in_fn = c.in_fn.map(|f| f + fn_base);
+            c.target = c.target.map(local);
+            c.receiver_call = c.receiver_call.filter(|r| kept[*r]).map(|r| index[r]);
+            self.calls.push(c);
+        }
+        for mut w in piece.waits {
+            w.span = shift(w.span);
+            w.in_fn = w.in_fn.map(|f| f + fn_base);
+            self.waits.push(w);
+        }
+        for mut g in piece.guards {
+            g.span = shift(g.span);
+            g.in_fn += fn_base;
+            self.guards.push(g);
+        }
+        for mut r in piece.registrations {
+            r.span = shift(r.span);
+            r.target = local(r.target);
+            self.registrations.push(r);
+        }
+        for mut e in piece.exports {
+            e.function += fn_base;
+            self.exports.push(e);
+        }
+        for i in piece.imports {
+            if !self.imports.contains(&i) {
+                self.imports.push(i);
+            }
+        }
+        self.parse_errors += piece.parse_errors;
+    }
+}

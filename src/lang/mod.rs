@@ -10,6 +10,7 @@ use tree_sitter::{Language as Grammar, Node};
 
 use crate::model::{FileModel, Language};
 
+pub mod chunks;
 pub mod csharp;
 pub mod javascript;
 pub mod python;
