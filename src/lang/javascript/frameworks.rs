@@ -186,6 +186,24 @@ pub(super) fn registration(l: &mut Lowerer, node: Node, callee: Node, args: Opti
                 &args[1..],
                 false,
             );
+        } else if args.len() > 2 && args[0].kind() == "string" && is_route_path(args[1], src) {
+            // Koa's named routes: `router.get('user', '/users/:id', handler)`.
+            push(
+                l,
+                format!("{verb} {}", unquote(text(args[1], src))),
+                &args[2..],
+                false,
+            );
+        } else if args.len() > 1 && args[0].kind() == "object" {
+            // restify: `server.get({ path: '/users/:id', version: '1.0.0' }, handler)`.
+            if let Some(p) = object_value(args[0], "path", src).filter(|p| is_route_path(*p, src)) {
+                push(
+                    l,
+                    format!("{verb} {}", unquote(text(p, src))),
+                    &args[1..],
+                    false,
+                );
+            }
         }
     } else if method == "use" {
         let (route, rest) = if is_route_path(args[0], src) {
@@ -272,6 +290,15 @@ fn collect_handlers(
             "identifier" | "member_expression" => out.push((handler_ref(n, src), wrapped)),
             "array" => stack.extend(named_children(n).map(|c| (c, wrapped, depth + 1))),
             "call_expression" => {
+                // `controller.list.bind(controller)`: the method itself, not a wrapper.
+                if let Some(bound) = field(n, "function")
+                    .filter(|f| f.kind() == "member_expression")
+                    .filter(|f| field(*f, "property").is_some_and(|p| text(p, src) == "bind"))
+                    .and_then(|f| field(f, "object"))
+                {
+                    stack.push((bound, wrapped, depth + 1));
+                    continue;
+                }
                 if let Some(f) = field(n, "function") {
                     middleware.push(super::scope::callee_text(f, src));
                 }

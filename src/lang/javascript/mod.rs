@@ -220,9 +220,19 @@ impl<'s, 't> Lowerer<'s, 't> {
                 self.scopes.declare(
                     self.current_fn(),
                     name,
-                    Binding::Value,
+                    Binding::Class(name.to_string()),
                     node.kind() != "class",
                 );
+            }
+            // `private readonly users: UsersService;`
+            "public_field_definition" | "field_definition" => {
+                if let (Some(class), Some(n), Some(ty)) = (
+                    self.current_class().map(str::to_string),
+                    field(node, "name").or_else(|| field(node, "property")),
+                    field(node, "type").and_then(|t| type_name(t, self.src)),
+                ) {
+                    self.scopes.set_field_type(&class, text(n, self.src), ty);
+                }
             }
             "call_expression" | "new_expression" => self.call(node),
             "import_statement" => self.import(node),
@@ -398,6 +408,19 @@ impl<'s, 't> Lowerer<'s, 't> {
             let pattern = field(p, "pattern")
                 .or_else(|| field(p, "left"))
                 .unwrap_or(p);
+            // `constructor(private readonly users: UsersService)`: a field with a type.
+            let is_property = named_children(p)
+                .any(|c| matches!(c.kind(), "accessibility_modifier" | "readonly"))
+                || (0..p.child_count())
+                    .filter_map(|i| p.child(i))
+                    .any(|c| c.kind() == "readonly");
+            if is_property && pattern.kind() == "identifier" {
+                let class = self.current_class().map(str::to_string);
+                let ty = field(p, "type").and_then(|t| type_name(t, src));
+                if let (Some(class), Some(ty)) = (class, ty) {
+                    self.scopes.set_field_type(&class, text(pattern, src), ty);
+                }
+            }
             let mut idents = Vec::new();
             pattern_names(pattern, src, &mut idents);
             for n in idents {
@@ -775,6 +798,21 @@ impl<'s, 't> Lowerer<'s, 't> {
                     self.pending_exports
                         .push((export, HandlerRef::Node(decl.id()), None));
                 }
+                "class_declaration" | "abstract_class_declaration" => {
+                    if let Some(n) = field(decl, "name") {
+                        let name = text(n, src).to_string();
+                        let export = if is_default {
+                            "default".to_string()
+                        } else {
+                            name.clone()
+                        };
+                        self.pending_exports.push((
+                            export,
+                            HandlerRef::Name(Root::Ident(name), Vec::new()),
+                            None,
+                        ));
+                    }
+                }
                 "lexical_declaration" | "variable_declaration" => {
                     for d in named_children(decl).filter(|d| d.kind() == "variable_declarator") {
                         if let (Some(n), Some(v)) = (field(d, "name"), field(d, "value")) {
@@ -845,6 +883,23 @@ impl<'s, 't> Lowerer<'s, 't> {
         for (name, r, _) in exports {
             if let Some(f) = self.function_of(None, &r) {
                 self.model.exports.push(Export { name, function: f });
+            } else if let HandlerRef::Name(Root::Ident(local), members) = &r {
+                // An exported class: its methods as `Class.method`.
+                if let (Some(Binding::Class(class)), []) = (
+                    self.scopes.lookup(None, local, &self.model.functions),
+                    members.as_slice(),
+                ) {
+                    for (f, func) in self.model.functions.iter().enumerate() {
+                        if func.class.as_deref() == Some(class.as_str()) {
+                            if let Some(m) = &func.name {
+                                self.model.exports.push(Export {
+                                    name: format!("{name}.{m}"),
+                                    function: f,
+                                });
+                            }
+                        }
+                    }
+                }
             }
         }
         frameworks::finish(&mut self, path);
@@ -866,6 +921,16 @@ impl<'s, 't> Lowerer<'s, 't> {
             }
         }
     }
+}
+
+/// The class a type annotation names: `: UsersService` -> `UsersService`.
+fn type_name<'s>(annotation: Node, src: &'s str) -> Option<&'s str> {
+    let t = text(annotation, src).trim_start_matches(':').trim();
+    let end = t
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+        .unwrap_or(t.len());
+    let name = &t[..end];
+    (!name.is_empty() && name.chars().next().is_some_and(char::is_uppercase)).then_some(name)
 }
 
 fn skip_wrappers_down(mut node: Node) -> Node {

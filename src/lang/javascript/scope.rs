@@ -32,6 +32,8 @@ pub enum Binding {
         export: Option<String>,
     },
     Function(FnId),
+    /// A class declared in this file.
+    Class(String),
     /// `new X(...)`: calls on it resolve as `X.method`.
     Instance(Root, Vec<String>),
     /// Request input (`const { email } = req.body`): its access path.
@@ -71,6 +73,8 @@ pub struct Scopes {
     /// Index 0 is the module; function `f` is `f + 1`.
     tables: Vec<HashMap<String, Binding>>,
     params: HashMap<FnId, Vec<String>>,
+    /// (class, field) -> the class name its type annotation gives (`private users: UsersService`).
+    fields: HashMap<(String, String), String>,
 }
 
 #[derive(Default)]
@@ -107,6 +111,11 @@ impl Scopes {
 
     pub fn declared_in(&self, scope: Option<FnId>, name: &str) -> bool {
         self.get(scope, name).is_some()
+    }
+
+    pub fn set_field_type(&mut self, class: &str, field: &str, ty: &str) {
+        self.fields
+            .insert((class.to_string(), field.to_string()), ty.to_string());
     }
 
     pub fn set_params(&mut self, f: FnId, names: Vec<String>) {
@@ -203,13 +212,16 @@ impl Scopes {
                     is_async: functions.get(*f).is_some_and(|f| f.returns_task),
                 },
                 Some(Binding::Instance(r, ms)) if depth < 4 => {
-                    // `new X()` then `x.m()` is `X().m`: an instance method, not the static `X.m`.
-                    let base = self.resolve_depth(scope, r, ms, functions, depth + 1);
-                    Resolved {
-                        name: base.name.map(|b| join(&format!("{b}()"))),
-                        ..Resolved::default()
-                    }
+                    self.resolve_instance(scope, r, ms, members, functions, depth)
                 }
+                Some(Binding::Class(class)) => Resolved {
+                    name: None,
+                    target: match members {
+                        [m] => method_of(class, m, functions).map(Target::Local),
+                        _ => None,
+                    },
+                    is_async: false,
+                },
                 Some(_) => Resolved::default(),
             },
             Root::Module(spec) => {
@@ -227,17 +239,21 @@ impl Scopes {
                 }
             }
             Root::This => {
-                // `this.method()` inside a class: a method of the same class.
+                // `this.method()` inside a class: a method of the same class;
+                // `this.users.find()`: a method of the field's declared type.
                 let class = scope
                     .and_then(|s| enclosing_class(s, functions))
                     .map(str::to_string);
+                if let (Some(class), [field, rest @ ..]) = (&class, members) {
+                    if let Some(ty) = self.fields.get(&(class.clone(), field.clone())) {
+                        if depth < 4 && !rest.is_empty() {
+                            let ty = Root::Ident(ty.clone());
+                            return self.resolve_instance(scope, &ty, &[], rest, functions, depth);
+                        }
+                    }
+                }
                 let target = match (class, members) {
-                    (Some(class), [m]) => functions
-                        .iter()
-                        .position(|f| {
-                            f.class.as_deref() == Some(&class) && f.name.as_deref() == Some(m)
-                        })
-                        .map(Target::Local),
+                    (Some(class), [m]) => method_of(&class, m, functions).map(Target::Local),
                     _ => None,
                 };
                 let is_async =
@@ -249,6 +265,69 @@ impl Scopes {
                 }
             }
             Root::Call | Root::Other => Resolved::default(),
+        }
+    }
+}
+
+/// The method `m` of a class declared in this file.
+fn method_of(class: &str, m: &str, functions: &[Function]) -> Option<FnId> {
+    functions
+        .iter()
+        .position(|f| f.class.as_deref() == Some(class) && f.name.as_deref() == Some(m))
+}
+
+impl Scopes {
+    /// A method call on an instance of the class `class_root.class_members`: a method of a
+    /// class of this file, of a class another file exports (`Class.method`), or a canonical
+    /// `pkg.Class().method` name.
+    fn resolve_instance(
+        &self,
+        scope: Option<FnId>,
+        class_root: &Root,
+        class_members: &[String],
+        members: &[String],
+        functions: &[Function],
+        depth: u32,
+    ) -> Resolved {
+        if let (Root::Ident(c), [], [m]) = (class_root, class_members, members) {
+            match self.lookup(scope, c, functions) {
+                Some(Binding::Class(class)) => {
+                    let target = method_of(class, m, functions);
+                    return Resolved {
+                        name: None,
+                        is_async: target.is_some_and(|f| functions[f].returns_task),
+                        target: target.map(Target::Local),
+                    };
+                }
+                Some(Binding::Module {
+                    module,
+                    export: Some(e),
+                    ..
+                }) if module.starts_with('.') => {
+                    return Resolved {
+                        name: None,
+                        target: Some(Target::Module {
+                            module: module.clone(),
+                            name: format!("{e}.{m}"),
+                        }),
+                        is_async: false,
+                    };
+                }
+                _ => {}
+            }
+        }
+        // `new X()` then `x.m()` is `X().m`: an instance method, not the static `X.m`.
+        let base = self.resolve_depth(scope, class_root, class_members, functions, depth + 1);
+        let mut name = base.name.map(|b| format!("{b}()"));
+        if let Some(n) = &mut name {
+            for m in members {
+                n.push('.');
+                n.push_str(m);
+            }
+        }
+        Resolved {
+            name,
+            ..Resolved::default()
         }
     }
 }
