@@ -186,6 +186,24 @@ pub fn run(cli: Cli) -> Result<i32> {
 /// A rule's documentation as Markdown: `snag explain`, and the help of SARIF rules.
 pub fn explain(doc: &crate::catalog::RuleFile) -> String {
     let mut s = format!("# {} — {}\n\n{}\n", doc.id, doc.title, doc.summary);
+    // What it flags: the catalogue, grouped by check id, per language family.
+    let mut flags = String::new();
+    for (family, section) in [
+        ("JavaScript/TypeScript", &doc.javascript),
+        ("Python", &doc.python),
+        ("C#", &doc.csharp),
+    ] {
+        let mut by_check: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for (pattern, entry) in &section.apis {
+            by_check.entry(&entry.check).or_default().push(pattern);
+        }
+        for (check, patterns) in by_check {
+            flags.push_str(&format!("- {family} `{check}`: {}\n", patterns.join(", ")));
+        }
+    }
+    if !flags.is_empty() {
+        s.push_str(&format!("\n## What it flags\n{flags}"));
+    }
     let sections = [
         ("Why it matters", doc.why.as_str()),
         ("How to fix", doc.fix.as_str()),
