@@ -51,7 +51,9 @@ pub fn retains(
     catalogs: &Catalogs,
     enabled: &dyn Fn(&str) -> bool,
 ) -> bool {
-    if call.target.is_some() || call.returns_promise {
+    if call.returns_promise
+        || (call.target.is_some() && call.result == crate::model::Use::Discarded)
+    {
         return true;
     }
     let name = api_name(call);
@@ -88,19 +90,20 @@ pub fn prune(model: &mut FileModel, catalogs: &Catalogs, enabled: &dyn Fn(&str) 
         return;
     };
     let family = language.family();
-    let mut keep: Vec<bool> = model
+    let mut full: Vec<bool> = model
         .calls
         .iter()
         .map(|c| retains(c, family, catalogs, enabled))
         .collect();
-    // Receivers come before the calls on them? Not necessarily: walk until stable.
+    // A chain is read whole (`when(...).then(...)`): receivers of what is kept are kept too.
+    // Receivers need not come before the calls on them: walk until stable.
     loop {
         let mut changed = false;
         for (i, c) in model.calls.iter().enumerate() {
-            if keep[i] {
+            if full[i] {
                 if let Some(r) = c.receiver_call {
-                    if !keep[r] {
-                        keep[r] = true;
+                    if !full[r] {
+                        full[r] = true;
                         changed = true;
                     }
                 }
@@ -110,6 +113,13 @@ pub fn prune(model: &mut FileModel, catalogs: &Catalogs, enabled: &dyn Fn(&str) 
             break;
         }
     }
+    // Calls into the scanned code are call-graph edges even when no rule reads them.
+    let keep: Vec<bool> = model
+        .calls
+        .iter()
+        .zip(&full)
+        .map(|(c, f)| *f || c.target.is_some())
+        .collect();
     let mut new_index = vec![usize::MAX; model.calls.len()];
     let mut next = 0;
     for (i, k) in keep.iter().enumerate() {
@@ -123,11 +133,23 @@ pub fn prune(model: &mut FileModel, catalogs: &Catalogs, enabled: &dyn Fn(&str) 
         .into_iter()
         .enumerate()
         .filter(|(i, _)| keep[*i])
-        .map(|(_, mut c)| {
+        .map(|(i, mut c)| {
             c.receiver_call = c.receiver_call.map(|r| new_index[r]);
+            if !full[i] {
+                // An edge only: the names are not needed any more.
+                c.text = String::new();
+                c.callee = None;
+                c.first_arg = None;
+            }
             c
         })
         .collect();
+    model.functions.shrink_to_fit();
+    model.guards.shrink_to_fit();
+    model.waits.shrink_to_fit();
+    model.registrations.shrink_to_fit();
+    model.imports.shrink_to_fit();
+    model.exports.shrink_to_fit();
 }
 
 /// Run the enabled rules on one file of the project.
