@@ -95,13 +95,19 @@ thread_local! {
 
 /// Parse and lower one file's text.
 fn load_text(path: &Path, text: &str) -> Loaded {
-    let Some((language, grammar)) = lang::detect(path) else {
+    let Some((language, mut grammar)) = lang::detect(path) else {
         return Loaded::Skipped;
     };
     if minified(text) {
         return Loaded::Skipped;
     }
-    let key = grammar_key(path, language);
+    let mut key = grammar_key(path, language);
+    // Flow-typed JavaScript: the TypeScript grammar reads its annotations, the JS one does not.
+    let head = &text.as_bytes()[..text.len().min(2048)];
+    if language == Language::JavaScript && head.windows(5).any(|w| w == b"@flow") {
+        grammar = tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into();
+        key = grammar_key(Path::new("x.ts"), Language::TypeScript);
+    }
     let parse_and_lower = |source: &str| {
         let tree = PARSERS.with(|parsers| {
             let mut parsers = parsers.borrow_mut();

@@ -113,7 +113,8 @@ pub struct Function {
     pub runs: Runs,
     /// An `await` that no `try` with a `catch` of this function covers.
     pub awaits_outside_try: bool,
-    /// Its whole body runs inside `try`/`catch`: calling it cannot reject.
+    /// Async, and every `await`, `throw` and returned call of its body is inside `try`/`catch`:
+    /// calling it cannot reject.
     pub body_guarded: bool,
     /// C# `async void`: nothing can observe its failure.
     pub async_void: bool,
@@ -181,6 +182,9 @@ pub struct Call {
     /// entries that depend on it (`execSync('node ...')`).
     pub first_arg: Option<String>,
     pub arg_count: u32,
+    /// The last argument is a callback (a function, or `callback`/`cb`/`next`/`done`): the call
+    /// reports its outcome through it, not through a promise.
+    pub callback_arg: bool,
     /// For `a().b()`: the call `a()` that produced the receiver.
     pub receiver_call: Option<CallId>,
     /// The callee is an identifier the program knows holds an async function or a Task.

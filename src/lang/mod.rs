@@ -24,15 +24,23 @@ thread_local! {
         std::cell::RefCell::new((0, Default::default()));
 }
 
-/// A small index per grammar, for the field-id cache.
-fn grammar_index(path: &Path, language: Language) -> usize {
-    match language {
-        Language::JavaScript => 0,
-        Language::TypeScript if path.extension().is_some_and(|e| e == "tsx") => 2,
-        Language::TypeScript => 1,
-        Language::Python => 3,
-        Language::CSharp => 4,
-    }
+/// A small index per grammar, for the field-id cache: the grammars differ in their counts of
+/// node kinds and fields (a Flow file is parsed as TypeScript whatever its extension says).
+fn grammar_index(root: Node) -> usize {
+    static SHAPES: std::sync::OnceLock<[(usize, usize); 5]> = std::sync::OnceLock::new();
+    let shapes = SHAPES.get_or_init(|| {
+        let grammars: [Grammar; 5] = [
+            tree_sitter_javascript::LANGUAGE.into(),
+            tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+            tree_sitter_typescript::LANGUAGE_TSX.into(),
+            tree_sitter_python::LANGUAGE.into(),
+            tree_sitter_c_sharp::LANGUAGE.into(),
+        ];
+        grammars.map(|g| (g.node_kind_count(), g.field_count()))
+    });
+    let lang = root.language();
+    let shape = (lang.node_kind_count(), lang.field_count());
+    shapes.iter().position(|s| *s == shape).unwrap_or(0)
 }
 
 /// `node.child_by_field_name(name)` without tree-sitter's linear scan of every field name on
@@ -79,7 +87,7 @@ pub fn detect(path: &Path) -> Option<(Language, Grammar)> {
 
 /// Lower a parsed file with its language's front-end.
 pub fn lower(language: Language, root: Node, source: &str, path: &Path) -> FileModel {
-    FIELDS.with(|cell| cell.borrow_mut().0 = grammar_index(path, language));
+    FIELDS.with(|cell| cell.borrow_mut().0 = grammar_index(root));
     let mut model = match language {
         Language::JavaScript | Language::TypeScript => javascript::lower(root, source, path),
         Language::Python => python::lower(root, source, path),
@@ -186,6 +194,10 @@ pub fn is_tooling_path(path: &Path) -> bool {
                 | "build-scripts"
                 | "commands"
                 | "cli"
+                | "migrations"
+                | "migration"
+                | "seeds"
+                | "seeders"
         ) || c.ends_with(".Tests")
             || c.ends_with(".UnitTests")
             || c.ends_with(".IntegrationTests")

@@ -34,7 +34,8 @@ fn floating_calls(cx: &RuleContext, out: &mut Vec<Finding>) {
             }
             continue;
         }
-        if method == "catch" {
+        // `catch`, or a callback-style call: the outcome goes to the callback.
+        if method == "catch" || call.callback_arg {
             continue;
         }
         if !returns_promise(cx, call) {

@@ -47,6 +47,8 @@ pub fn lower(root: Node, source: &str, path: &Path) -> FileModel {
         node_call: HashMap::new(),
         assigned_from_call: Vec::new(),
         kept_locals: Vec::new(),
+        returned_locals: Vec::new(),
+        catching: Default::default(),
         pending_calls: Vec::new(),
         pending_regs: Vec::new(),
         pending_exports: Vec::new(),
@@ -161,6 +163,10 @@ pub(super) struct Lowerer<'s, 't> {
     /// Locals handed to something that outlives the call: a DI container (`asValue(x)`,
     /// `fastify.decorate('db', x)`) or a field (`this.db = x`).
     kept_locals: Vec<(Option<FnId>, String)>,
+    /// Locals a function returns (`return pool;`): its callers decide how long they live.
+    returned_locals: Vec<(Option<FnId>, String)>,
+    /// Functions with a `try`/`catch` of their own.
+    catching: std::collections::HashSet<FnId>,
     pending_calls: Vec<PendingCall>,
     pending_regs: Vec<PendingReg>,
     /// (export name, local name or function node)
@@ -240,10 +246,14 @@ impl<'s, 't> Lowerer<'s, 't> {
             "assignment_expression" => self.assignment(node),
             "export_statement" => self.export(node),
             "await_expression" => self.await_expr(node),
+            "throw_statement" | "return_statement" => self.may_reject(node),
             "try_statement" => {
                 if let (Some(body), Some(_)) = (field(node, "body"), field(node, "handler")) {
                     self.try_stack
                         .push((body.start_byte(), body.end_byte(), self.current_fn()));
+                    if let Some(f) = self.current_fn() {
+                        self.catching.insert(f);
+                    }
                 }
             }
             "if_statement" => {
@@ -343,14 +353,8 @@ impl<'s, 't> Lowerer<'s, 't> {
             role,
             runs,
             awaits_outside_try: false,
-            body_guarded: body.is_some_and(|b| {
-                b.kind() == "statement_block"
-                    && b.named_child_count() > 0
-                    && named_children(b).all(|s| {
-                        s.kind() == "comment"
-                            || (s.kind() == "try_statement" && field(s, "handler").is_some())
-                    })
-            }),
+            // Until an await, throw or returned call outside try/catch says otherwise.
+            body_guarded: is_async && body.is_some_and(|b| b.kind() == "statement_block"),
             passed_to,
             class,
             async_void: false,
@@ -459,6 +463,24 @@ impl<'s, 't> Lowerer<'s, 't> {
             t.chars().take(120).collect::<String>()
         });
         let arg_count = args.map_or(0, |a| a.named_child_count() as u32);
+        let callback_arg = args
+            .and_then(|a| a.named_child(a.named_child_count().saturating_sub(1)))
+            .is_some_and(|last| match last.kind() {
+                // A Node-style callback takes the error first: `(err, rows) => ...`.
+                "function_expression" | "function" | "arrow_function" => {
+                    let params = field(last, "parameters").or_else(|| field(last, "parameter"));
+                    let first = params.and_then(|p| {
+                        if p.kind() == "identifier" {
+                            Some(p)
+                        } else {
+                            p.named_child(0)
+                        }
+                    });
+                    first.is_some_and(|p| matches!(text(p, src), "err" | "error" | "e" | "er"))
+                }
+                "identifier" => matches!(text(last, src), "callback" | "cb" | "next" | "done"),
+                _ => false,
+            });
         let id = self.model.calls.len();
         let call_text = scope::callee_text(callee, src);
         self.model.calls.push(Call {
@@ -480,6 +502,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                 .any(|&(s, e)| s <= node.start_byte() && node.end_byte() <= e),
             first_arg,
             arg_count,
+            callback_arg,
             receiver_call: None,
             returns_promise: false,
         });
@@ -522,7 +545,19 @@ impl<'s, 't> Lowerer<'s, 't> {
                         return Use::Other;
                     }
                 }
-                "await_expression" => return Use::Awaited,
+                // `return await connect()` hands the result to the caller like `return connect()`.
+                "await_expression" => {
+                    let outer = self
+                        .parents
+                        .iter()
+                        .rev()
+                        .skip_while(|a| a.id() != p.id())
+                        .nth(1);
+                    return match outer.map(|o| o.kind()) {
+                        Some("return_statement" | "arrow_function") => Use::Returned,
+                        _ => Use::Awaited,
+                    };
+                }
                 "return_statement" | "arrow_function" => return Use::Returned,
                 "expression_statement" => return Use::Discarded,
                 "unary_expression" => {
@@ -573,13 +608,43 @@ impl<'s, 't> Lowerer<'s, 't> {
         Use::Other
     }
 
-    fn await_expr(&mut self, node: Node) {
-        let Some(f) = self.current_fn() else { return };
-        let start = node.start_byte();
+    /// The current function when `node` is not inside one of its `try` bodies with a `catch`.
+    fn uncovered(&self, node: Node) -> Option<FnId> {
+        let f = self.current_fn()?;
+        let (start, end) = (node.start_byte(), node.end_byte());
         let covered = self
             .try_stack
             .iter()
-            .any(|&(s, e, tf)| tf == Some(f) && s <= start && node.end_byte() <= e);
+            .any(|&(s, e, tf)| tf == Some(f) && s <= start && end <= e);
+        (!covered).then_some(f)
+    }
+
+    /// `throw`, or `return <call>`, outside try/catch: the async function can reject.
+    fn may_reject(&mut self, node: Node) {
+        let returns_call = node.kind() != "return_statement"
+            || node.named_child(0).is_some_and(|v| {
+                matches!(
+                    skip_wrappers_down(v).kind(),
+                    "call_expression" | "await_expression"
+                )
+            });
+        if returns_call {
+            if let Some(f) = self.uncovered(node) {
+                self.model.functions[f].body_guarded = false;
+            }
+        }
+        // `return client;` hands a local to the caller.
+        if node.kind() == "return_statement" {
+            if let Some(v) = node.named_child(0).filter(|v| v.kind() == "identifier") {
+                self.returned_locals
+                    .push((self.current_fn(), text(v, self.src).to_string()));
+            }
+        }
+    }
+
+    fn await_expr(&mut self, node: Node) {
+        let Some(f) = self.current_fn() else { return };
+        let covered = self.uncovered(node).is_none();
         // `await x.catch(...)` handles its own rejection.
         let caught = node.named_child(0).is_some_and(|e| {
             e.kind() == "call_expression"
@@ -587,6 +652,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         });
         if !covered && !caught {
             self.model.functions[f].awaits_outside_try = true;
+            self.model.functions[f].body_guarded = false;
         }
     }
 
@@ -867,17 +933,21 @@ impl<'s, 't> Lowerer<'s, 't> {
         }
         // A client assigned to a local and then handed to a container or a field is kept.
         for (node, scope, name) in &self.assigned_from_call {
-            if self
-                .kept_locals
-                .iter()
-                .any(|(s, n)| s == scope && n == name)
-            {
-                if let Some(&c) = self.node_call.get(node) {
-                    if self.model.calls[c].result == Use::Assigned {
-                        self.model.calls[c].result = Use::Stored;
-                    }
+            let is =
+                |list: &[(Option<FnId>, String)]| list.iter().any(|(s, n)| s == scope && n == name);
+            let (kept, returned) = (is(&self.kept_locals), is(&self.returned_locals));
+            if let Some(&c) = self.node_call.get(node) {
+                let call = &mut self.model.calls[c];
+                if call.result == Use::Assigned && kept {
+                    call.result = Use::Stored;
+                } else if call.result == Use::Assigned && returned {
+                    call.result = Use::Returned;
                 }
             }
+        }
+        // Guarded means the author caught what can fail: a body without any try/catch is not.
+        for (f, func) in self.model.functions.iter_mut().enumerate() {
+            func.body_guarded &= self.catching.contains(&f);
         }
         let exports = std::mem::take(&mut self.pending_exports);
         for (name, r, _) in exports {
