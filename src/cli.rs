@@ -164,7 +164,13 @@ pub fn run(cli: Cli) -> Result<i32> {
             let mut parser = tree_sitter::Parser::new();
             parser.set_language(&grammar)?;
             let tree = parser.parse(&text, None).context("parse failed")?;
-            let model = crate::lang::lower(language, tree.root_node(), &text, &path);
+            let model = crate::lang::lower(
+                language,
+                tree.root_node(),
+                &text,
+                &path,
+                &Default::default(),
+            );
             println!("{model:#?}");
             Ok(0)
         }

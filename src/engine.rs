@@ -13,6 +13,7 @@ use tree_sitter::Parser;
 
 use crate::catalog::Catalogs;
 use crate::diagnostic::{Context, Diagnostic, Finding, LineIndex, Severity};
+use crate::lang::javascript::aliases::ImportAliases;
 use crate::lang::{self, chunks};
 use crate::model::{FileModel, Language};
 use crate::project::{Package, Project};
@@ -94,7 +95,7 @@ thread_local! {
 }
 
 /// Parse and lower one file's text.
-fn load_text(path: &Path, text: &str) -> Loaded {
+fn load_text(path: &Path, text: &str, aliases: &ImportAliases) -> Loaded {
     let Some((language, mut grammar)) = lang::detect(path) else {
         return Loaded::Skipped;
     };
@@ -119,7 +120,13 @@ fn load_text(path: &Path, text: &str) -> Loaded {
             });
             parser.parse(source, None)
         })?;
-        Some(lang::lower(language, tree.root_node(), source, path))
+        Some(lang::lower(
+            language,
+            tree.root_node(),
+            source,
+            path,
+            aliases,
+        ))
     };
     let model = match chunks::split(language, text) {
         None => parse_and_lower(text),
@@ -156,13 +163,13 @@ fn grammar_key(path: &Path, language: Language) -> usize {
     language as usize * 2 + usize::from(tsx)
 }
 
-fn load(path: &Path) -> Loaded {
+fn load(path: &Path, aliases: &ImportAliases) -> Loaded {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => return Loaded::Error(format!("cannot read: {e}")),
     };
     match decode(bytes) {
-        Ok(text) => load_text(path, &text),
+        Ok(text) => load_text(path, &text, aliases),
         Err(e) => Loaded::Error(e),
     }
 }
@@ -209,15 +216,19 @@ fn run_in_pool(input: Input, catalogs: &Catalogs, opts: &Options, started: Insta
     let (loaded, walked, stdin_text) = match input {
         Input::Paths(paths) => {
             let walked = walk::walk(&paths, opts.no_ignore, &opts.exclude, opts.threads);
+            let aliases = ImportAliases::load(&walked.tsconfigs);
             let loaded: Vec<(PathBuf, Loaded)> = walked
                 .sources
                 .par_iter()
-                .map(|p| (p.clone(), pruned(load(p))))
+                .map(|p| (p.clone(), pruned(load(p, &aliases))))
                 .collect();
             (loaded, walked, None)
         }
         Input::Stdin { path, text } => {
-            let loaded = vec![(path.clone(), pruned(load_text(&path, &text)))];
+            let loaded = vec![(
+                path.clone(),
+                pruned(load_text(&path, &text, &ImportAliases::default())),
+            )];
             let manifests = path
                 .ancestors()
                 .skip(1)

@@ -227,6 +227,12 @@ pub enum Target {
         module: String,
         name: String,
     },
+    /// A name exported by a file the front-end already located (a path alias of tsconfig):
+    /// the path as walked, with or without its extension.
+    File {
+        path: String,
+        name: String,
+    },
 }
 
 /// A blocking wait on a task: `.Result`, `.Wait()`, `.GetAwaiter().GetResult()`, `Task.WaitAll`.

@@ -143,6 +143,18 @@ impl Project {
     pub fn resolve(&self, file: usize, target: &Target) -> Option<(usize, FnId)> {
         match target {
             Target::Local(f) => Some((file, *f)),
+            Target::File { path, name } => {
+                let p = normalize(Path::new(path));
+                let target_file = self
+                    .by_stem
+                    .get(&p)
+                    .or_else(|| self.by_stem.get(&p.with_extension("")))?;
+                self.files[*target_file]
+                    .exports
+                    .iter()
+                    .find(|e| e.name == *name)
+                    .map(|e| (*target_file, e.function))
+            }
             Target::Module { module, name } => {
                 let from = &self.files[file];
                 let family = from.language?.family();

@@ -86,10 +86,18 @@ pub fn detect(path: &Path) -> Option<(Language, Grammar)> {
 }
 
 /// Lower a parsed file with its language's front-end.
-pub fn lower(language: Language, root: Node, source: &str, path: &Path) -> FileModel {
+pub fn lower(
+    language: Language,
+    root: Node,
+    source: &str,
+    path: &Path,
+    aliases: &javascript::aliases::ImportAliases,
+) -> FileModel {
     FIELDS.with(|cell| cell.borrow_mut().0 = grammar_index(root));
     let mut model = match language {
-        Language::JavaScript | Language::TypeScript => javascript::lower(root, source, path),
+        Language::JavaScript | Language::TypeScript => {
+            javascript::lower(root, source, path, aliases)
+        }
         Language::Python => python::lower(root, source, path),
         Language::CSharp => csharp::lower(root, source, path),
     };

@@ -2,6 +2,7 @@
 //! bindings, calls, registrations and guards; names are resolved once the whole file is seen
 //! (function declarations are hoisted, imports may come last).
 
+pub mod aliases;
 mod frameworks;
 mod guards;
 mod scope;
@@ -15,6 +16,7 @@ use crate::lang::field;
 
 use super::{count_errors, text, unquote};
 use crate::model::{Call, Export, FileModel, FnId, Function, Role, Runs, Span, Use};
+use aliases::ImportAliases;
 use scope::{Binding, Root, Scopes};
 
 /// Array methods that call their callback before returning: the callback runs inline.
@@ -33,8 +35,10 @@ const INLINE_CALLBACK_METHODS: &[&str] = &[
     "sort",
 ];
 
-pub fn lower(root: Node, source: &str, path: &Path) -> FileModel {
+pub fn lower(root: Node, source: &str, path: &Path, aliases: &ImportAliases) -> FileModel {
     let mut l = Lowerer {
+        path,
+        aliases,
         parents: Vec::new(),
         src: source,
         model: FileModel::default(),
@@ -143,6 +147,8 @@ enum HandlerRef {
 }
 
 pub(super) struct Lowerer<'s, 't> {
+    path: &'s Path,
+    aliases: &'s ImportAliases,
     /// The ancestors of the node being visited, innermost last (`Node::parent` is O(depth)).
     parents: Vec<Node<'t>>,
     src: &'s str,
@@ -174,6 +180,17 @@ pub(super) struct Lowerer<'s, 't> {
 }
 
 impl<'s, 't> Lowerer<'s, 't> {
+    /// An import binding; a module a tsconfig path alias maps into the tree gets its file.
+    fn module_binding(&self, spec: &str, export: Option<&str>) -> Binding {
+        let mut binding = Binding::module(spec, export);
+        if !spec.starts_with('.') {
+            if let Binding::Module { file, .. } = &mut binding {
+                *file = self.aliases.resolve(self.path, spec);
+            }
+        }
+        binding
+    }
+
     /// The `k`-th ancestor of the node being visited (0: its parent).
     fn ancestor(&self, k: usize) -> Option<Node<'t>> {
         self.parents.iter().rev().nth(k).copied()
@@ -669,7 +686,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                     "identifier" => self.scopes.declare(
                         None,
                         text(part, src),
-                        Binding::module(&module, Some("default")),
+                        self.module_binding(&module, Some("default")),
                         true,
                     ),
                     "namespace_import" => {
@@ -677,7 +694,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                             self.scopes.declare(
                                 None,
                                 text(n, src),
-                                Binding::module(&module, None),
+                                self.module_binding(&module, None),
                                 true,
                             );
                         }
@@ -692,7 +709,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                             self.scopes.declare(
                                 None,
                                 text(local, src),
-                                Binding::module(&module, Some(unquote(text(name, src)))),
+                                self.module_binding(&module, Some(unquote(text(name, src)))),
                                 true,
                             );
                         }
@@ -730,7 +747,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                 "identifier" => self.scopes.declare(
                     scope,
                     text(name, src),
-                    Binding::module(&module, member.as_deref()),
+                    self.module_binding(&module, member.as_deref()),
                     true,
                 ),
                 "object_pattern" => {
@@ -742,7 +759,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                         self.scopes.declare(
                             scope,
                             &local,
-                            Binding::module(&module, Some(&path)),
+                            self.module_binding(&module, Some(&path)),
                             true,
                         );
                     }

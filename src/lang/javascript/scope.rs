@@ -30,6 +30,8 @@ pub enum Binding {
         canonical: String,
         module: String,
         export: Option<String>,
+        /// The file of the scanned tree a path alias maps the module to.
+        file: Option<String>,
     },
     Function(FnId),
     /// A class declared in this file.
@@ -54,6 +56,7 @@ impl Binding {
             canonical,
             module: spec.to_string(),
             export: export.map(str::to_string),
+            file: None,
         }
     }
 }
@@ -179,27 +182,15 @@ impl Scopes {
                     canonical,
                     module,
                     export,
+                    file,
                 }) => {
-                    let relative = module.starts_with('.');
-                    let target = if !relative {
-                        None
-                    } else {
-                        match (export.as_deref(), members) {
-                            (None, [m]) => Some(Target::Module {
-                                module: module.clone(),
-                                name: m.clone(),
-                            }),
-                            (None, []) => Some(Target::Module {
-                                module: module.clone(),
-                                name: "default".to_string(),
-                            }),
-                            (Some(e), []) => Some(Target::Module {
-                                module: module.clone(),
-                                name: e.to_string(),
-                            }),
-                            _ => None,
-                        }
+                    let name = match (export.as_deref(), members) {
+                        (None, [m]) => Some(m.clone()),
+                        (None, []) => Some("default".to_string()),
+                        (Some(e), []) => Some(e.to_string()),
+                        _ => None,
                     };
+                    let target = name.and_then(|name| module_target(module, file, name));
                     Resolved {
                         name: Some(join(canonical)),
                         target,
@@ -269,6 +260,22 @@ impl Scopes {
     }
 }
 
+/// Where an imported name lives in the scanned tree: a relative module, or a file a path
+/// alias maps to; packages are not in the tree.
+fn module_target(module: &str, file: &Option<String>, name: String) -> Option<Target> {
+    match file {
+        Some(path) => Some(Target::File {
+            path: path.clone(),
+            name,
+        }),
+        None if module.starts_with('.') => Some(Target::Module {
+            module: module.to_string(),
+            name,
+        }),
+        None => None,
+    }
+}
+
 /// The method `m` of a class declared in this file.
 fn method_of(class: &str, m: &str, functions: &[Function]) -> Option<FnId> {
     functions
@@ -302,16 +309,16 @@ impl Scopes {
                 Some(Binding::Module {
                     module,
                     export: Some(e),
+                    file,
                     ..
-                }) if module.starts_with('.') => {
-                    return Resolved {
-                        name: None,
-                        target: Some(Target::Module {
-                            module: module.clone(),
-                            name: format!("{e}.{m}"),
-                        }),
-                        is_async: false,
-                    };
+                }) => {
+                    if let Some(target) = module_target(module, file, format!("{e}.{m}")) {
+                        return Resolved {
+                            name: None,
+                            target: Some(target),
+                            is_async: false,
+                        };
+                    }
                 }
                 _ => {}
             }
