@@ -46,7 +46,12 @@ impl ImportAliases {
                 None
             };
             if let (Some(rest), Some(target)) = (rest, targets.first()) {
-                return Some(target.join(rest).to_string_lossy().into_owned());
+                let path = if rest.is_empty() {
+                    target.clone()
+                } else {
+                    target.join(rest)
+                };
+                return Some(path.to_string_lossy().into_owned());
             }
         }
         None
@@ -160,7 +165,7 @@ mod tests {
         );
         assert_eq!(
             aliases.resolve(file, "@shared").as_deref(),
-            Some("app/shared/index.ts")
+            Some("app/./shared/index.ts")
         );
         assert_eq!(aliases.resolve(file, "express"), None);
         assert_eq!(aliases.resolve(Path::new("other/x.ts"), "@server/a"), None);
