@@ -87,6 +87,9 @@ pub struct RuleFile {
     /// Tests and tooling are not served: the rule stays quiet there.
     #[serde(default)]
     pub skip_tooling: bool,
+    /// The rule stays quiet in test files.
+    #[serde(default)]
+    pub skip_tests: bool,
     /// Browser UI components are not backend code: the rule stays quiet there.
     #[serde(default)]
     pub skip_ui: bool,

@@ -90,8 +90,9 @@ pub struct FileModel {
     pub exports: Vec<Export>,
     /// Syntax error nodes tree-sitter recovered from.
     pub parse_errors: u32,
-    /// Tests and tooling (`*.test.ts`, `tests/`, `test_*.py`, `*Tests.cs`, `scripts/`, CLI
-    /// commands, `#!` scripts): no server runs it.
+    /// A test file (`*.test.ts`, `tests/`, `test_*.py`, `*Tests.cs`).
+    pub is_test: bool,
+    /// Tests and tooling (`scripts/`, CLI commands, migrations, `#!` scripts): no server runs it.
     pub is_tooling: bool,
     /// Browser UI code (a React/Vue/Angular/Svelte component): no server runs it either.
     pub is_ui: bool,

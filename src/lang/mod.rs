@@ -103,7 +103,8 @@ pub fn lower(
     };
     model.language = Some(language);
     model.path = path.to_path_buf();
-    model.is_tooling = is_tooling_path(path) || source.starts_with("#!");
+    model.is_test = is_test_path(path);
+    model.is_tooling = model.is_test || is_tooling_path(path) || source.starts_with("#!");
     model
 }
 
@@ -178,11 +179,9 @@ pub fn unquote(s: &str) -> &str {
     s
 }
 
-/// Tests and tooling by path: a test, script or CLI-command directory, or a test file name of
-/// one of the ecosystems.
-pub fn is_tooling_path(path: &Path) -> bool {
-    let dirs = path.parent().into_iter().flat_map(|p| p.iter());
-    let in_test_dir = dirs.filter_map(|c| c.to_str()).any(|c| {
+/// Test code by path: a test directory, or a test file name of one of the ecosystems.
+pub fn is_test_path(path: &Path) -> bool {
+    let in_test_dir = dir_names(path).any(|c| {
         matches!(
             c,
             "test"
@@ -195,17 +194,6 @@ pub fn is_tooling_path(path: &Path) -> bool {
                 | "integration-tests"
                 | "integration_tests"
                 | "testing"
-                | "scripts"
-                | "script"
-                | "tools"
-                | "tooling"
-                | "build-scripts"
-                | "commands"
-                | "cli"
-                | "migrations"
-                | "migration"
-                | "seeds"
-                | "seeders"
         ) || c.ends_with(".Tests")
             || c.ends_with(".UnitTests")
             || c.ends_with(".IntegrationTests")
@@ -220,4 +208,31 @@ pub fn is_tooling_path(path: &Path) -> bool {
         || (name.ends_with(".py")
             && (stem.starts_with("test_") || stem.ends_with("_test") || stem == "conftest"))
         || (name.ends_with(".cs") && (stem.ends_with("Tests") || stem.ends_with("Test")))
+}
+
+/// Tooling by path: scripts, CLI commands, migrations and seeds run once, outside the server.
+pub fn is_tooling_path(path: &Path) -> bool {
+    dir_names(path).any(|c| {
+        matches!(
+            c,
+            "scripts"
+                | "script"
+                | "tools"
+                | "tooling"
+                | "build-scripts"
+                | "commands"
+                | "cli"
+                | "migrations"
+                | "migration"
+                | "seeds"
+                | "seeders"
+        )
+    })
+}
+
+fn dir_names(path: &Path) -> impl Iterator<Item = &str> {
+    path.parent()
+        .into_iter()
+        .flat_map(|p| p.iter())
+        .filter_map(|c| c.to_str())
 }

@@ -172,7 +172,7 @@ pub fn check_file(
         let Some(catalog) = catalogs.rule(id) else {
             continue;
         };
-        if file.is_ui && catalog.doc.skip_ui {
+        if (file.is_ui && catalog.doc.skip_ui) || (file.is_test && catalog.doc.skip_tests) {
             continue;
         }
         let cx = RuleContext {

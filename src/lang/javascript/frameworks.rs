@@ -404,11 +404,18 @@ pub(super) fn finish(l: &mut Lowerer, path: &Path) {
         });
     }
     next_routes(l, path);
+    // Browser code: a component library, or the scripts a server hands out from `public/`.
     l.model.is_ui = l
         .model
         .imports
         .iter()
-        .any(|m| UI_LIBRARIES.contains(&m.as_str()));
+        .any(|m| UI_LIBRARIES.contains(&m.as_str()))
+        || path.parent().into_iter().flat_map(|p| p.iter()).any(|c| {
+            matches!(
+                c.to_str(),
+                Some("public" | "static" | "assets" | "frontend" | "browser")
+            )
+        });
     // A worker script (`parentPort`/`workerData` from `worker_threads`) runs off the main thread.
     let worker = ["parentPort", "workerData"].iter().any(|n| {
         matches!(
