@@ -211,7 +211,8 @@ impl ApiSet {
 
     /// The entry for a canonical name; the most specific (longest) pattern wins.
     pub fn lookup(&self, name: &str, first_arg: Option<&str>) -> Option<&ApiEntry> {
-        if self.patterns.is_empty() {
+        // Almost no callee matches: the cheap test first, the list of matches only then.
+        if self.patterns.is_empty() || !self.globs.is_match(name) {
             return None;
         }
         self.globs

@@ -424,8 +424,13 @@ pub fn callee_text(node: Node, src: &str) -> String {
 
 fn callee_text_depth(node: Node, src: &str, depth: u32) -> String {
     let (root, members, _) = decompose(node, src);
+    text_of(node, &root, &members, src, depth)
+}
+
+/// The callee as written, from its decomposition (see [`callee_text`]).
+pub fn text_of(node: Node, root: &Root, members: &[String], src: &str, depth: u32) -> String {
     let mut s = match root {
-        Root::Ident(n) => n,
+        Root::Ident(n) => n.clone(),
         Root::This => "this".to_string(),
         Root::Module(m) => format!("require('{m}')"),
         Root::Call => {
@@ -445,7 +450,7 @@ fn callee_text_depth(node: Node, src: &str, depth: u32) -> String {
             "(…)".to_string()
         }
     };
-    for m in &members {
+    for m in members {
         s.push('.');
         s.push_str(m);
     }
