@@ -35,8 +35,32 @@ pub(super) fn if_statement(l: &mut Lowerer, node: Node) {
         }
         match n.kind() {
             "identifier" => {
-                if let Some(p) = read_path(l, n, Some(in_fn)) {
+                if let Some(p) = read_path(l, n, Vec::new(), Some(in_fn)) {
                     reads.push(p);
+                }
+                continue;
+            }
+            "attribute" => {
+                // `request.args.get`: the chain read from its root, top-down.
+                let mut members = Vec::new();
+                let mut root = n;
+                while root.kind() == "attribute" {
+                    let (Some(obj), Some(attr)) = (
+                        root.child_by_field_name("object"),
+                        root.child_by_field_name("attribute"),
+                    ) else {
+                        break;
+                    };
+                    members.push(text(attr, l.src).to_string());
+                    root = obj;
+                }
+                members.reverse();
+                if root.kind() == "identifier" {
+                    if let Some(p) = read_path(l, root, members, Some(in_fn)) {
+                        reads.push(p);
+                    }
+                } else {
+                    stack.push(root);
                 }
                 continue;
             }
@@ -140,28 +164,15 @@ fn is_shape_check(l: &Lowerer, call: Node, scope: Option<FnId>) -> bool {
 }
 
 /// The request-input path an identifier in a condition reads, with the attributes after it.
-fn read_path(l: &Lowerer, ident: Node, scope: Option<FnId>) -> Option<String> {
-    let src = l.src;
-    if let Some(p) = ident.parent() {
-        if p.kind() == "attribute" && p.child_by_field_name("object") != Some(ident) {
-            return None;
-        }
-    }
-    let mut members = Vec::new();
-    let mut top = ident;
-    while let Some(p) = top.parent() {
-        if p.kind() == "attribute" && p.child_by_field_name("object") == Some(top) {
-            if let Some(a) = p.child_by_field_name("attribute") {
-                members.push(text(a, src).to_string());
-            }
-            top = p;
-        } else {
-            break;
-        }
-    }
+fn read_path(
+    l: &Lowerer,
+    ident: Node,
+    members: Vec<String>,
+    scope: Option<FnId>,
+) -> Option<String> {
     let (base, skip) = base_path(
         l,
-        text(ident, src),
+        text(ident, l.src),
         members.first().map(String::as_str),
         scope,
     )?;

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use tree_sitter::Node;
 
-use super::{count_errors, preorder, text, unquote};
+use super::{count_errors, text, unquote};
 use crate::model::{Call, Export, FileModel, FnId, Function, Role, Runs, Span, Target, Use};
 use scope::{Binding, ClassInfo, Expr, Root, Scopes, View};
 
@@ -36,6 +36,7 @@ const MEMOIZERS: &[&str] = &[
 
 pub fn lower(root: Node, source: &str, path: &Path) -> FileModel {
     let mut l = Lowerer {
+        parents: Vec::new(),
         src: source,
         model: FileModel::default(),
         scopes: Scopes::default(),
@@ -54,7 +55,25 @@ pub fn lower(root: Node, source: &str, path: &Path) -> FileModel {
         returned: HashSet::new(),
     };
     l.model.parse_errors = count_errors(root);
-    preorder(root, |node| l.visit(node));
+    // Pre-order with an explicit ancestor stack: no recursion, no O(depth) parent lookups.
+    let mut cursor = root.walk();
+    'walk: loop {
+        let node = cursor.node();
+        l.visit(node);
+        if !matches!(node.kind(), "comment" | "string_content") && cursor.goto_first_child() {
+            l.parents.push(node);
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+            l.parents.pop();
+        }
+    }
     l.finish(path)
 }
 
@@ -108,7 +127,9 @@ pub(super) struct Decorator {
     pub call: Option<usize>,
 }
 
-pub(super) struct Lowerer<'s> {
+pub(super) struct Lowerer<'s, 't> {
+    /// The ancestors of the node being visited, innermost last (`Node::parent` is O(depth)).
+    parents: Vec<Node<'t>>,
     src: &'s str,
     model: FileModel,
     scopes: Scopes,
@@ -135,7 +156,7 @@ pub(super) struct Lowerer<'s> {
     returned: HashSet<(Option<FnId>, String)>,
 }
 
-impl<'s> Lowerer<'s> {
+impl<'s, 't> Lowerer<'s, 't> {
     /// The function whose body holds byte `at` (parameters and decorators belong to the
     /// enclosing scope: they are evaluated where the function is defined).
     fn scope_at(&self, at: usize) -> Option<FnId> {
@@ -161,7 +182,7 @@ impl<'s> Lowerer<'s> {
         (body > fn_body).then_some(class)
     }
 
-    fn visit(&mut self, node: Node) {
+    fn visit(&mut self, node: Node<'t>) {
         let start = node.start_byte();
         while self
             .fn_stack
@@ -222,7 +243,7 @@ impl<'s> Lowerer<'s> {
         }
     }
 
-    fn function(&mut self, node: Node) {
+    fn function(&mut self, node: Node<'t>) {
         let src = self.src;
         let is_lambda = node.kind() == "lambda";
         let parent = self.scope_at(node.start_byte());
@@ -248,7 +269,7 @@ impl<'s> Lowerer<'s> {
         // A callback: the call it is handed to decides where it runs.
         let mut passed_to = None;
         let mut runs = if is_lambda { Runs::Inline } else { Runs::Own };
-        if let Some((call, index, keyword)) = argument_of(node, src) {
+        if let Some((call, index, keyword)) = argument_of(node, &self.parents, src) {
             if let Some(callee) = call.child_by_field_name("function") {
                 let callee_text = text(callee, src);
                 let method = last_segment(callee_text).to_string();
@@ -283,7 +304,11 @@ impl<'s> Lowerer<'s> {
         } else if let Some(n) = &name {
             self.scopes.declare(parent, n, Binding::Function(id), true);
         }
-        let decorated = node.parent().filter(|p| p.kind() == "decorated_definition");
+        let decorated = self
+            .parents
+            .last()
+            .copied()
+            .filter(|p| p.kind() == "decorated_definition");
         let mut is_static = false;
         if let Some(d) = decorated {
             for dec in named_children(d).filter(|c| c.kind() == "decorator") {
@@ -439,7 +464,7 @@ impl<'s> Lowerer<'s> {
         }
     }
 
-    fn class(&mut self, node: Node) {
+    fn class(&mut self, node: Node<'t>) {
         let src = self.src;
         let scope = self.scope_at(node.start_byte());
         let outer_class = self.class_body_at(node.start_byte());
@@ -474,7 +499,12 @@ impl<'s> Lowerer<'s> {
         if outer_class.is_none() {
             self.scopes.declare(scope, &name, Binding::Class(idx), true);
         }
-        if let Some(d) = node.parent().filter(|p| p.kind() == "decorated_definition") {
+        if let Some(d) = self
+            .parents
+            .last()
+            .copied()
+            .filter(|p| p.kind() == "decorated_definition")
+        {
             for dec in named_children(d).filter(|c| c.kind() == "decorator") {
                 self.decorator(dec, Decorated::Class(idx), scope);
             }
@@ -485,7 +515,7 @@ impl<'s> Lowerer<'s> {
         self.class_stack.push((idx, body_start, node.end_byte()));
     }
 
-    fn call(&mut self, node: Node) {
+    fn call(&mut self, node: Node<'t>) {
         let src = self.src;
         let Some(callee) = node.child_by_field_name("function") else {
             return;
@@ -528,7 +558,7 @@ impl<'s> Lowerer<'s> {
         let id = self.model.calls.len();
         let result = self.result_use(node, scope);
         if result == Use::Assigned {
-            if let Some(name) = assigned_name(node, src) {
+            if let Some(name) = assigned_name(node, &self.parents, src) {
                 self.assigned.push((id, scope, name));
             }
         }
@@ -559,6 +589,10 @@ impl<'s> Lowerer<'s> {
     }
 
     fn arg(&self, node: Node, scope: Option<FnId>) -> Arg {
+        self.arg_depth(node, scope, 0)
+    }
+
+    fn arg_depth(&self, node: Node, scope: Option<FnId>, depth: u32) -> Arg {
         match node.kind() {
             "string" => Arg::Str(unquote(text(node, self.src)).to_string()),
             "identifier" | "attribute" => {
@@ -572,10 +606,11 @@ impl<'s> Lowerer<'s> {
                 })
             }
             "lambda" => Arg::Func(node.id()),
-            "list" | "tuple" => Arg::List(
+            // Registration lists are flat: deeper nesting is data, not handlers.
+            "list" | "tuple" if depth < 4 => Arg::List(
                 named_children(node)
                     .take(64)
-                    .map(|c| self.arg(c, scope))
+                    .map(|c| self.arg_depth(c, scope, depth + 1))
                     .collect(),
             ),
             _ => Arg::Other,
@@ -585,7 +620,7 @@ impl<'s> Lowerer<'s> {
     /// What the code around a call does with its result.
     fn result_use(&self, node: Node, scope: Option<FnId>) -> Use {
         let mut awaited = false;
-        let use_ = self.result_use_inner(node, scope, &mut awaited, 0);
+        let use_ = self.result_use_inner(node, &self.parents, scope, &mut awaited, 0);
         if awaited && matches!(use_, Use::Other | Use::Chained) {
             Use::Awaited
         } else {
@@ -593,16 +628,17 @@ impl<'s> Lowerer<'s> {
         }
     }
 
+    /// `ancestors`: those of `node`, innermost last.
     fn result_use_inner(
         &self,
         node: Node,
+        ancestors: &[Node],
         scope: Option<FnId>,
         awaited: &mut bool,
         depth: u32,
     ) -> Use {
         let mut child = node;
-        let mut parent = node.parent();
-        while let Some(p) = parent {
+        for (i, &p) in ancestors.iter().enumerate().rev() {
             match p.kind() {
                 "parenthesized_expression"
                 | "conditional_expression"
@@ -633,11 +669,14 @@ impl<'s> Lowerer<'s> {
                 "with_item" | "as_pattern" | "with_clause" => return Use::Assigned,
                 "argument_list" | "keyword_argument" => {
                     let list = if p.kind() == "keyword_argument" {
-                        p.parent()
+                        i.checked_sub(1)
                     } else {
-                        Some(p)
+                        Some(i)
                     };
-                    let outer = list.and_then(|l| l.parent()).filter(|c| c.kind() == "call");
+                    let outer_index = list.and_then(|j| j.checked_sub(1));
+                    let outer = outer_index
+                        .map(|j| ancestors[j])
+                        .filter(|c| c.kind() == "call");
                     let spawned = outer
                         .and_then(|c| c.child_by_field_name("function"))
                         .is_some_and(|f| SPAWNERS.contains(&last_segment(text(f, self.src))));
@@ -646,11 +685,16 @@ impl<'s> Lowerer<'s> {
                     }
                     // `_client = Minio(http_client=PoolManager())`: the argument lives as long
                     // as what it is given to.
-                    if let Some(outer) = outer.filter(|_| depth < 4) {
+                    if let (Some(outer), Some(j)) = (outer.filter(|_| depth < 4), outer_index) {
                         let mut awaited = false;
-                        if self.result_use_inner(outer, scope, &mut awaited, depth + 1)
-                            == Use::Stored
-                        {
+                        let outer_use = self.result_use_inner(
+                            outer,
+                            &ancestors[..j],
+                            scope,
+                            &mut awaited,
+                            depth + 1,
+                        );
+                        if outer_use == Use::Stored {
                             return Use::Stored;
                         }
                     }
@@ -677,7 +721,6 @@ impl<'s> Lowerer<'s> {
                 _ => return Use::Other,
             }
             child = p;
-            parent = p.parent();
         }
         Use::Other
     }
@@ -1040,10 +1083,9 @@ impl<'s> Lowerer<'s> {
 }
 
 /// The local name a call's result is assigned to: `x = f()`, `x = await f()`, `with f() as x`.
-fn assigned_name(call: Node, src: &str) -> Option<String> {
+fn assigned_name(call: Node, ancestors: &[Node], src: &str) -> Option<String> {
     let mut child = call;
-    let mut p = call.parent()?;
-    for _ in 0..8 {
+    for &p in ancestors.iter().rev().take(8) {
         match p.kind() {
             "await" | "parenthesized_expression" | "conditional_expression" => {}
             "assignment" => {
@@ -1059,17 +1101,21 @@ fn assigned_name(call: Node, src: &str) -> Option<String> {
             _ => return None,
         }
         child = p;
-        p = p.parent()?;
     }
     None
 }
 
-/// `(call, positional index, keyword)` when `node` is an argument of a call.
-fn argument_of<'t>(node: Node<'t>, src: &str) -> Option<(Node<'t>, usize, Option<String>)> {
-    let p = node.parent()?;
+/// `(call, positional index, keyword)` when `node` (with these ancestors) is an argument.
+fn argument_of<'t>(
+    node: Node<'t>,
+    ancestors: &[Node<'t>],
+    src: &str,
+) -> Option<(Node<'t>, usize, Option<String>)> {
+    let mut up = ancestors.iter().rev().copied();
+    let p = up.next()?;
     let (list, keyword) = if p.kind() == "keyword_argument" {
         (
-            p.parent()?,
+            up.next()?,
             p.child_by_field_name("name")
                 .map(|n| text(n, src).to_string()),
         )
@@ -1079,7 +1125,7 @@ fn argument_of<'t>(node: Node<'t>, src: &str) -> Option<(Node<'t>, usize, Option
     if list.kind() != "argument_list" {
         return None;
     }
-    let call = list.parent()?;
+    let call = up.next()?;
     let index = named_children(list)
         .filter(|c| c.kind() != "keyword_argument" && c.kind() != "comment")
         .position(|c| c.id() == node.id())
