@@ -50,6 +50,7 @@ pub fn lower(root: Node, source: &str, path: &Path) -> FileModel {
         call_args: Vec::new(),
         decorators: Vec::new(),
         memoized: HashSet::new(),
+        returns: HashMap::new(),
         hooks: Vec::new(),
         assigned: Vec::new(),
         returned: HashSet::new(),
@@ -147,6 +148,8 @@ pub(super) struct Lowerer<'s, 't> {
     call_args: Vec<CallArgs>,
     decorators: Vec<Decorator>,
     memoized: HashSet<FnId>,
+    /// Return annotations: what calling the function gives.
+    returns: HashMap<FnId, Expr>,
     /// Functions assigned to startup hooks (`on_startup = [startup]` in arq's `WorkerSettings`,
     /// `app.on_startup = ...`).
     hooks: Vec<Arg>,
@@ -323,6 +326,21 @@ impl<'s, 't> Lowerer<'s, 't> {
                 }
                 self.decorator(dec, Decorated::Function(id), parent);
             }
+        }
+        if let Some((root, members)) = node
+            .child_by_field_name("return_type")
+            .and_then(|t| annotation_chain(t, src))
+        {
+            self.returns.insert(
+                id,
+                Expr {
+                    scope: parent,
+                    root,
+                    members,
+                    called: false,
+                    annotation: true,
+                },
+            );
         }
         let body_start = body.map_or(node.end_byte(), |b| b.start_byte());
         self.fn_stack.push((id, body_start, node.end_byte()));
@@ -1007,6 +1025,7 @@ impl<'s, 't> Lowerer<'s, 't> {
             classes: &self.classes,
             calls: &self.callees,
             node_call: &self.node_call,
+            returns: &self.returns,
         };
         let mut resolved = Vec::with_capacity(self.callees.len());
         for e in &self.callees {
@@ -1066,6 +1085,7 @@ impl<'s, 't> Lowerer<'s, 't> {
             classes: &self.classes,
             calls: &self.callees,
             node_call: &self.node_call,
+            returns: &self.returns,
         }
     }
 

@@ -281,6 +281,8 @@ pub struct View<'a> {
     pub calls: &'a [Expr],
     /// Call node id -> call id.
     pub node_call: &'a HashMap<usize, usize>,
+    /// Return annotations of the file's functions (`def get_client() -> httpx.Client`).
+    pub returns: &'a HashMap<FnId, Expr>,
 }
 
 impl View<'_> {
@@ -353,7 +355,7 @@ impl View<'_> {
                         Resolved {
                             name: None,
                             target: Some(Target::Local(*f)),
-                            result: None,
+                            result: self.returned_type(*f, depth),
                         }
                     } else {
                         Resolved::default()
@@ -441,7 +443,7 @@ impl View<'_> {
                         return Resolved {
                             name: None,
                             target: Some(Target::Local(m)),
-                            result: None,
+                            result: self.returned_type(m, depth),
                         };
                     }
                     return Resolved::default();
@@ -454,6 +456,15 @@ impl View<'_> {
                 Resolved::default()
             }
         }
+    }
+
+    /// What a function of the file returns, by its annotation.
+    fn returned_type(&self, f: FnId, depth: u32) -> Option<Type> {
+        let e = self.returns.get(&f)?;
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.type_of(e, depth + 1)
     }
 
     /// A method of a class of the file or of its bases defined in the file.
