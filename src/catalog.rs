@@ -149,6 +149,10 @@ pub struct LangSection {
     /// manual-validation: access paths of request input (`req.body`, `request.json()`).
     #[serde(default)]
     pub request_inputs: Vec<String>,
+    /// Overrides the rule's `skip-tooling` for this language (Python's scripts run per item
+    /// like any code; its front-end keeps tests off the request path itself).
+    #[serde(default)]
+    pub skip_tooling: Option<bool>,
     /// manual-validation: the statuses that mean "bad request".
     #[serde(default)]
     pub statuses: Vec<u16>,

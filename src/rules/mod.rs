@@ -198,7 +198,11 @@ impl<'a> RuleContext<'a> {
     /// `async-helper` (a sync function of the file that only async code calls, not handlers),
     /// `per-call` (like `not-startup`, but code on other threads counts too).
     pub fn in_context(&self, in_fn: Option<FnId>) -> bool {
-        if self.catalog.doc.skip_tooling && self.file.is_tooling {
+        let skip_tooling = self
+            .section
+            .skip_tooling
+            .unwrap_or(self.catalog.doc.skip_tooling);
+        if skip_tooling && self.file.is_tooling {
             return false;
         }
         let contexts = &self.section.contexts;

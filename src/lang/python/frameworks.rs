@@ -579,6 +579,20 @@ fn collect_functions(l: &Lowerer, a: &Arg, out: &mut Vec<Target>) {
     }
 }
 
+/// `test_*.py`, `*_test.py`, `conftest.py`, or a module under a `tests`/`test` directory.
+fn is_test_module(path: &Path) -> bool {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    stem.starts_with("test_")
+        || stem.ends_with("_test")
+        || stem == "conftest"
+        || path
+            .parent()
+            .into_iter()
+            .flat_map(|p| p.iter())
+            .filter_map(|c| c.to_str())
+            .any(|c| matches!(c, "tests" | "test" | "testing"))
+}
+
 fn is_view_base(name: &str) -> bool {
     let last = last_segment(name);
     last.ends_with("View")
@@ -767,6 +781,12 @@ fn apply(l: &mut Lowerer, path: &Path, file_framework: &str, d: Decisions) {
     for f in startup {
         if l.model.functions[f].role == Role::Plain {
             l.model.functions[f].role = Role::Startup;
+        }
+    }
+    // Test modules never serve a request, even the handlers of the apps they build to test.
+    if is_test_module(path) {
+        for f in &mut l.model.functions {
+            f.role = Role::Startup;
         }
     }
     // A function handed to a thread by name runs there, unless the file also calls it directly.
