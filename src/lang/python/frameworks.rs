@@ -171,6 +171,23 @@ pub(super) fn is_thread_handoff(method: &str, index: usize, keyword: Option<&str
     }
 }
 
+/// `router.get`, `app.post`, `bp.route`, `api_v1.get`: the receiver's name says it routes
+/// (for routers imported from another module of the app).
+fn routing_receiver(e: &Expr) -> bool {
+    let receiver = match e.members.len() {
+        0 => return false,
+        1 => match &e.root {
+            Root::Ident(n) => n.as_str(),
+            _ => return false,
+        },
+        n => e.members[n - 2].as_str(),
+    };
+    let r = receiver.to_ascii_lowercase();
+    ["router", "app", "bp", "blueprint", "api", "routes"]
+        .iter()
+        .any(|k| r == *k || r.starts_with(&format!("{k}_")) || r.ends_with(&format!("_{k}")))
+}
+
 fn framework_of(name: &str) -> Option<&'static str> {
     let root = name.split('.').next().unwrap_or(name);
     FRAMEWORK_MODULES
@@ -299,7 +316,8 @@ fn decorators(l: &Lowerer, file_framework: &str, d: &mut Decisions) {
                 })
                 && (framework_of(&name).is_some()
                     || !file_framework.is_empty()
-                    || args.is_some_and(|a| a.first_str().is_some_and(|p| p.starts_with('/'))))
+                    || args.is_some_and(|a| a.first_str().is_some_and(|p| p.starts_with('/')))
+                    || routing_receiver(&dec.expr))
         } else {
             (name.starts_with("litestar.") && (VERBS.contains(&last.as_str()) || last == "route"))
                 || matches!(
