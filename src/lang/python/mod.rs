@@ -959,6 +959,32 @@ impl<'s, 't> Lowerer<'s, 't> {
                     let Some(f) = v.child_by_field_name("function") else {
                         return Binding::Value;
                     };
+                    // `await asyncio.to_thread(sqlite3.connect, path)` gives what the callable
+                    // gives.
+                    let handed = match last_segment(text(f, self.src)) {
+                        "to_thread" | "run_in_threadpool" | "run_sync" => Some(0),
+                        "run_in_executor" => Some(1),
+                        _ => None,
+                    };
+                    if let Some(i) = handed {
+                        let callable = v.child_by_field_name("arguments").and_then(|a| {
+                            named_children(a)
+                                .filter(|c| c.kind() != "keyword_argument")
+                                .nth(i)
+                        });
+                        if let Some(c) =
+                            callable.filter(|c| matches!(c.kind(), "identifier" | "attribute"))
+                        {
+                            let (root, members) = decompose(c, self.src);
+                            return Binding::Instance(Box::new(Expr {
+                                scope,
+                                root,
+                                members,
+                                called: true,
+                                annotation: false,
+                            }));
+                        }
+                    }
                     let (root, members) = decompose(f, self.src);
                     return Binding::Instance(Box::new(Expr {
                         scope,
