@@ -463,7 +463,8 @@ fn calls(l: &Lowerer, file_framework: &str, d: &mut Decisions) {
         for a in handler_args {
             match a {
                 Arg::Func(_) | Arg::Ref(_) => {
-                    if let Some(c) = class_of(l, a) {
+                    // `Depends(Settings)` calls the class; a route given a class serves its methods.
+                    if let Some(c) = class_of(l, a).filter(|_| route != "dependency") {
                         d.view_classes.push((c, route.clone()));
                         registered = true;
                         continue;
