@@ -65,6 +65,8 @@ impl<'s, 't> Lowerer<'s, 't> {
             target: None,
             // Python's lazy singletons are told by where they store (`global`, attributes).
             lazy_init: false,
+            // Python reports outcomes through return values and exceptions, not callbacks.
+            callback_arg: false,
             first_arg,
             arg_count,
             receiver_call: None,

@@ -159,16 +159,18 @@ pub(super) fn apply(l: &mut Lowerer, path: &Path, file_framework: &str, d: Decis
                     }
                 }
             }
-            Target::Module { .. } => l.model.registrations.push(Registration {
-                span: Default::default(),
-                framework: h.framework,
-                route: h.route,
-                target: h.target,
-                wrapped: false,
-                validated: false,
-                middleware: h.middleware,
-                startup: false,
-            }),
+            Target::Module { .. } | Target::File { .. } => {
+                l.model.registrations.push(Registration {
+                    span: Default::default(),
+                    framework: h.framework,
+                    route: h.route,
+                    target: h.target,
+                    wrapped: false,
+                    validated: false,
+                    middleware: h.middleware,
+                    startup: false,
+                })
+            }
         }
     }
     // Startup: hooks, factories, command-line entry points, Django `AppConfig.ready`.
