@@ -124,7 +124,7 @@ pub struct LangSection {
     #[serde(default)]
     pub apis: BTreeMap<String, ApiEntry>,
     /// Which functions count: `anywhere`, `not-startup`, `request-path`, `handler`, `async`,
-    /// `async-callee`.
+    /// `async-callee`, `async-helper`.
     #[serde(default)]
     pub contexts: Vec<String>,
     /// What the flagged call does to the server, for messages ("blocks the event loop").
@@ -149,6 +149,10 @@ pub struct LangSection {
     /// manual-validation: access paths of request input (`req.body`, `request.json()`).
     #[serde(default)]
     pub request_inputs: Vec<String>,
+    /// Overrides the rule's `skip-tooling` for this language (Python's scripts run per item
+    /// like any code; its front-end keeps tests off the request path itself).
+    #[serde(default)]
+    pub skip_tooling: Option<bool>,
     /// manual-validation: the statuses that mean "bad request".
     #[serde(default)]
     pub statuses: Vec<u16>,
@@ -160,6 +164,8 @@ pub struct LangSection {
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ApiEntry {
+    /// The finer-grained check id; `ignore` marks an exception to a broader pattern
+    /// (`"boto3.client.*"` blocks, `"boto3.client.generate_presigned_url"` does not).
     pub check: String,
     #[serde(default)]
     pub hint: String,
@@ -224,6 +230,7 @@ impl ApiSet {
             })
             .max_by_key(|&i| self.patterns[i].len())
             .map(|i| &self.entries[i])
+            .filter(|e| e.check != "ignore")
     }
 }
 

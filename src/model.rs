@@ -213,6 +213,9 @@ pub enum Use {
     Chained,
     /// `void p` / `_ = p`: dropped on purpose.
     Voided,
+    /// Handed to a scheduler that runs it concurrently with the caller (`asyncio.create_task(f())`,
+    /// `ensure_future`, `start_soon`): the callee's body does not run within the call.
+    Spawned,
     /// A bare expression statement: nothing looks at the result.
     Discarded,
     Other,

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Component, Path, PathBuf};
 
-use crate::model::{Family, FileModel, FnId, Handler, Role, Runs, Target};
+use crate::model::{Family, FileModel, FnId, Handler, Role, Runs, Target, Use};
 
 /// What pass 2 knows of a function.
 #[derive(Debug, Clone, Default)]
@@ -17,6 +17,10 @@ pub struct FnContext {
     pub async_body: bool,
     /// A sync function of the same file that an async function or a handler calls.
     pub async_callee: bool,
+    /// A sync function of the same file that an async function calls (transitively through
+    /// sync functions): it runs on the event loop. Unlike `async_callee`, a sync handler's
+    /// helpers do not count (Python runs sync handlers on worker threads).
+    pub async_helper: bool,
     /// Runs on another thread (`asyncio.to_thread`, `Task.Run`, a worker script).
     pub other_thread: bool,
     /// The handler whose request path this function is on.
@@ -71,6 +75,11 @@ pub struct Project {
     by_stem: HashMap<PathBuf, usize>,
     /// (family, export name) -> functions, for languages that export by qualified name.
     by_export: HashMap<(Family, String), Vec<(usize, FnId)>>,
+    /// Python: every dotted suffix of a module path (`app.routers.tickets`, `routers.tickets`,
+    /// `tickets`) -> the files it may name.
+    py_modules: HashMap<String, Vec<usize>>,
+    /// Python: normalized path without extension (a package's directory for `__init__.py`) -> file.
+    py_stems: HashMap<PathBuf, usize>,
 }
 
 impl Project {
@@ -78,7 +87,22 @@ impl Project {
         let mut by_stem = HashMap::new();
         let mut by_export: HashMap<(Family, String), Vec<(usize, FnId)>> = HashMap::new();
         let mut imported = HashSet::new();
+        let mut py_modules: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut py_stems: HashMap<PathBuf, usize> = HashMap::new();
         for (i, f) in files.iter().enumerate() {
+            if f.language.map(|l| l.family()) == Some(Family::Python) {
+                for key in python_module_keys(&f.path) {
+                    py_modules.entry(key).or_default().push(i);
+                }
+                let stem = normalize(&f.path.with_extension(""));
+                if stem.file_name().is_some_and(|n| n == "__init__") {
+                    if let Some(dir) = stem.parent() {
+                        py_stems.insert(dir.to_path_buf(), i);
+                    }
+                } else {
+                    py_stems.entry(stem).or_insert(i);
+                }
+            }
             let stem = normalize(&f.path.with_extension(""));
             if stem
                 .file_name()
@@ -125,6 +149,8 @@ impl Project {
             imported,
             by_stem,
             by_export,
+            py_modules,
+            py_stems,
         };
         project.apply_registrations();
         project.compute_contexts();
@@ -172,7 +198,8 @@ impl Project {
                             .find(|e| e.name == *name)
                             .map(|e| (*target_file, e.function))
                     }
-                    Family::Python | Family::CSharp => {
+                    Family::Python => self.resolve_python(file, module, name),
+                    Family::CSharp => {
                         let key = if module.is_empty() {
                             name.clone()
                         } else {
@@ -185,6 +212,58 @@ impl Project {
                 }
             }
         }
+    }
+
+    /// A Python import target: the module as written (`.db`, `..services.mail`, `app.deps`)
+    /// resolved to a file of the scanned tree, then the function it exports. When the module
+    /// part is really `module.Class` (`from .svc import Mailer; Mailer.send`), the class moves
+    /// into the name.
+    fn resolve_python(&self, file: usize, module: &str, name: &str) -> Option<(usize, FnId)> {
+        let mut module = module.to_string();
+        let mut name = name.to_string();
+        for _ in 0..3 {
+            if let Some(target) = self.python_module(file, &module) {
+                let f = &self.files[target];
+                return f
+                    .exports
+                    .iter()
+                    .find(|e| e.name == name)
+                    .map(|e| (target, e.function));
+            }
+            let (rest, last) = module.rsplit_once('.')?;
+            if last.is_empty() {
+                return None;
+            }
+            name = format!("{last}.{name}");
+            module = if rest.is_empty() || rest.chars().all(|c| c == '.') {
+                // `.svc` -> `.` keeps the relative prefix.
+                module[..module.len() - last.len()].to_string()
+            } else {
+                rest.to_string()
+            };
+            if module.is_empty() {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// The file a Python module names, relative to `file` (`.db`, `..`) or by its dotted path.
+    fn python_module(&self, file: usize, module: &str) -> Option<usize> {
+        let dots = module.chars().take_while(|&c| c == '.').count();
+        if dots > 0 {
+            let mut dir = self.files[file].path.parent()?.to_path_buf();
+            for _ in 1..dots {
+                dir = dir.parent()?.to_path_buf();
+            }
+            for part in module[dots..].split('.').filter(|p| !p.is_empty()) {
+                dir.push(part);
+            }
+            return self.py_stems.get(&normalize(&dir)).copied();
+        }
+        let found = self.py_modules.get(module)?;
+        // A module name several files could be is ambiguous: stay silent.
+        (found.len() == 1).then(|| found[0])
     }
 
     /// Registrations of handlers defined elsewhere make those functions handlers.
@@ -278,7 +357,11 @@ impl Project {
                 let Some(callee) = self.resolve(i, t) else {
                     continue;
                 };
-                callers.entry(callee).or_default().push((i, c.in_fn));
+                // A coroutine handed to `create_task` runs beside the caller, not within it:
+                // started at startup, it still runs while requests are served.
+                if c.result != Use::Spawned {
+                    callers.entry(callee).or_default().push((i, c.in_fn));
+                }
                 if let Some(caller) = c.in_fn {
                     callees.entry((i, caller)).or_default().push(callee);
                 }
@@ -396,8 +479,47 @@ impl Project {
                     }
                 }
             }
+            // The same from async bodies alone: what runs on the event loop.
+            let mut queue: VecDeque<FnId> = (0..self.files[i].functions.len())
+                .filter(|&id| self.contexts[i][id].async_body && !self.contexts[i][id].other_thread)
+                .collect();
+            while let Some(id) = queue.pop_front() {
+                for &(fi, fid) in callees.get(&(i, id)).into_iter().flatten() {
+                    if fi != i
+                        || self.contexts[i][fid].async_body
+                        || self.files[i].functions[fid].runs == Runs::OtherThread
+                    {
+                        continue;
+                    }
+                    if !self.contexts[i][fid].async_helper {
+                        self.contexts[i][fid].async_helper = true;
+                        queue.push_back(fid);
+                    }
+                }
+            }
         }
     }
+}
+
+/// The dotted names a Python file may be imported by: every suffix of its module path
+/// (`src/app/deps.py` -> `deps`, `app.deps`, `src.app.deps`; a package's `__init__.py` is
+/// the package).
+fn python_module_keys(path: &Path) -> Vec<String> {
+    let stem = normalize(&path.with_extension(""));
+    let mut parts: Vec<String> = stem
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => s.to_str().map(str::to_string),
+            _ => None,
+        })
+        .collect();
+    if parts.last().is_some_and(|p| p == "__init__") {
+        parts.pop();
+    }
+    (0..parts.len())
+        .map(|i| parts[i..].join("."))
+        .filter(|k| !k.is_empty())
+        .collect()
 }
 
 /// `a/b/../c/./d` -> `a/c/d`, without touching the file system.

@@ -194,9 +194,15 @@ impl<'a> RuleContext<'a> {
     }
 
     /// Whether code in `in_fn` counts for a rule whose section lists these contexts:
-    /// `anywhere`, `not-startup`, `request-path`, `handler`, `async`, `async-callee`.
+    /// `anywhere`, `not-startup`, `request-path`, `handler`, `async`, `async-callee`,
+    /// `async-helper` (a sync function of the file that only async code calls, not handlers),
+    /// `per-call` (like `not-startup`, but code on other threads counts too).
     pub fn in_context(&self, in_fn: Option<FnId>) -> bool {
-        if self.catalog.doc.skip_tooling && self.file.is_tooling {
+        let skip_tooling = self
+            .section
+            .skip_tooling
+            .unwrap_or(self.catalog.doc.skip_tooling);
+        if skip_tooling && self.file.is_tooling {
             return false;
         }
         let contexts = &self.section.contexts;
@@ -205,6 +211,10 @@ impl<'a> RuleContext<'a> {
         }
         let Some(f) = in_fn else { return false };
         let ctx = self.fn_context(f);
+        // Code handed to another thread still runs once per call: only startup is exempt.
+        if !ctx.startup && contexts.iter().any(|c| c == "per-call") {
+            return true;
+        }
         if ctx.startup || ctx.other_thread {
             return false;
         }
@@ -214,6 +224,7 @@ impl<'a> RuleContext<'a> {
             "handler" => self.is_handler(f),
             "async" => ctx.async_body,
             "async-callee" => ctx.async_callee,
+            "async-helper" => ctx.async_helper,
             _ => false,
         })
     }
