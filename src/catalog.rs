@@ -130,6 +130,10 @@ pub struct LangSection {
     /// What the flagged call does to the server, for messages ("blocks the event loop").
     #[serde(default)]
     pub effect: String,
+    /// Why it matters in this language, for the `note:` of the human output (default: the
+    /// first sentence of the rule's `why`).
+    #[serde(default)]
+    pub note: String,
     /// unhandled-rejection: calls that drop the promise of an async callback (`forEach`, `new Promise`).
     #[serde(default)]
     pub callback_sinks: Vec<String>,

@@ -10,6 +10,7 @@ use codespan_reporting::term::{self, termcolor::WriteColor};
 use crate::catalog::Catalogs;
 use crate::diagnostic::Severity;
 use crate::engine::Outcome;
+use crate::model::Family;
 
 pub fn render(out: &mut dyn WriteColor, outcome: &Outcome, catalogs: &Catalogs) -> io::Result<()> {
     let mut files = SimpleFiles::new();
@@ -40,10 +41,18 @@ pub fn render(out: &mut dyn WriteColor, outcome: &Outcome, catalogs: &Catalogs) 
         }
         let mut notes = vec![format!("help: {}", d.hint)];
         if let Some(rule) = catalogs.rule(&d.rule) {
-            notes.push(format!(
-                "note: {}",
+            let family = match d.language.as_str() {
+                "python" => Family::Python,
+                "csharp" => Family::CSharp,
+                _ => Family::JavaScript,
+            };
+            let note = &rule.section(family).note;
+            let why = if note.is_empty() {
                 crate::rules::first_sentence(&rule.doc.why)
-            ));
+            } else {
+                note.clone()
+            };
+            notes.push(format!("note: {why}"));
         }
         let frame = Frame::new(severity)
             .with_code(d.rule.clone())
