@@ -127,7 +127,8 @@ pub struct LangSection {
     /// `async-callee`, `async-helper`.
     #[serde(default)]
     pub contexts: Vec<String>,
-    /// What the flagged call does to the server, for messages ("blocks the event loop").
+    /// What the flagged call does to the server, for messages ("blocks the event loop"); for
+    /// unhandled-rejection, what the dropped value is called ("promise", "task").
     #[serde(default)]
     pub effect: String,
     /// Why it matters in this language, for the `note:` of the human output (default: the

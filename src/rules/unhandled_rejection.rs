@@ -41,8 +41,14 @@ fn floating_calls(cx: &RuleContext, out: &mut Vec<Finding>) {
         if !returns_promise(cx, call) {
             continue;
         }
+        // "promise" in JS, "task"/"coroutine" where the catalog says so.
+        let noun = if cx.section.effect.is_empty() {
+            "promise"
+        } else {
+            cx.section.effect.as_str()
+        };
         let message = format!(
-            "the promise of `{}` is neither awaited, returned nor caught: its rejection goes unhandled",
+            "the {noun} of `{}` is neither awaited, returned nor observed: its failure goes unhandled",
             call.text
         );
         out.push(cx.finding("floating-promise", call.span, call.in_fn, message, ""));
