@@ -182,7 +182,13 @@ pub fn display_path(path: &Path) -> String {
         .and_then(|c| path.strip_prefix(c).ok())
         .unwrap_or(path);
     let rel = rel.strip_prefix("./").unwrap_or(rel);
-    rel.to_string_lossy().replace('\\', "/")
+    let shown = rel.to_string_lossy();
+    // Windows separators become `/`; on Unix a backslash is part of a file name.
+    if cfg!(windows) {
+        shown.replace('\\', "/")
+    } else {
+        shown.into_owned()
+    }
 }
 
 /// The input of a check: paths to walk, or one source read from stdin.
