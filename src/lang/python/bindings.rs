@@ -1,6 +1,7 @@
 //! Bindings: imports, parameters, assignments, `with ... as` and `for` targets, and the types
 //! and request input they give names.
 
+use crate::lang::field;
 use tree_sitter::Node;
 
 use super::calls::decompose;
@@ -20,19 +21,13 @@ impl<'s, 't> Lowerer<'s, 't> {
                 "identifier" => (Some(p), None, None),
                 "typed_parameter" => (
                     named_children(p).find(|c| c.kind() == "identifier"),
-                    p.child_by_field_name("type"),
+                    field(p, "type"),
                     None,
                 ),
-                "default_parameter" => (
-                    p.child_by_field_name("name"),
-                    None,
-                    p.child_by_field_name("value"),
-                ),
-                "typed_default_parameter" => (
-                    p.child_by_field_name("name"),
-                    p.child_by_field_name("type"),
-                    p.child_by_field_name("value"),
-                ),
+                "default_parameter" => (field(p, "name"), None, field(p, "value")),
+                "typed_default_parameter" => {
+                    (field(p, "name"), field(p, "type"), field(p, "value"))
+                }
                 "list_splat_pattern" | "dictionary_splat_pattern" => (
                     named_children(p).find(|c| c.kind() == "identifier"),
                     None,
@@ -63,7 +58,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         let src = self.src;
         let default_callee = default
             .filter(|d| d.kind() == "call")
-            .and_then(|d| d.child_by_field_name("function"))
+            .and_then(|d| field(d, "function"))
             .map(|f| last_segment(text(f, src)).to_string());
         let annotation_chain = annotation.and_then(|a| annotation_chain(a, src));
         let annotated_name = annotation_chain
@@ -130,10 +125,8 @@ impl<'s, 't> Lowerer<'s, 't> {
                             .declare(scope, &first, Binding::Module(first.clone()), true);
                     }
                     "aliased_import" => {
-                        let (Some(name), Some(alias)) = (
-                            n.child_by_field_name("name"),
-                            n.child_by_field_name("alias"),
-                        ) else {
+                        let (Some(name), Some(alias)) = (field(n, "name"), field(n, "alias"))
+                        else {
                             continue;
                         };
                         let full = text(name, src).to_string();
@@ -146,7 +139,7 @@ impl<'s, 't> Lowerer<'s, 't> {
             }
             return;
         }
-        let Some(module) = node.child_by_field_name("module_name") else {
+        let Some(module) = field(node, "module_name") else {
             return;
         };
         let module = text(module, src).replace(char::is_whitespace, "");
@@ -157,10 +150,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         for n in node.children_by_field_name("name", &mut cursor) {
             let (name, alias) = match n.kind() {
                 "dotted_name" => (n, n),
-                "aliased_import" => match (
-                    n.child_by_field_name("name"),
-                    n.child_by_field_name("alias"),
-                ) {
+                "aliased_import" => match (field(n, "name"), field(n, "alias")) {
                     (Some(a), Some(b)) => (a, b),
                     _ => continue,
                 },
@@ -181,11 +171,11 @@ impl<'s, 't> Lowerer<'s, 't> {
     }
 
     pub(super) fn assignment(&mut self, node: Node) {
-        let Some(left) = node.child_by_field_name("left") else {
+        let Some(left) = field(node, "left") else {
             return;
         };
-        let right = node.child_by_field_name("right");
-        let ty = node.child_by_field_name("type");
+        let right = field(node, "right");
+        let ty = field(node, "type");
         let scope = self.scope_at(node.start_byte());
         let class_body = self.class_body_at(node.start_byte());
         // `a, b = x.get("a"), x.get("b")`: each name gets its own value.
@@ -239,10 +229,8 @@ impl<'s, 't> Lowerer<'s, 't> {
             }
             "attribute" => {
                 // `self.client = httpx.Client()` types `self.client` in every method.
-                let (Some(obj), Some(attr)) = (
-                    left.child_by_field_name("object"),
-                    left.child_by_field_name("attribute"),
-                ) else {
+                let (Some(obj), Some(attr)) = (field(left, "object"), field(left, "attribute"))
+                else {
                     return;
                 };
                 if obj.kind() != "identifier" {
@@ -288,14 +276,14 @@ impl<'s, 't> Lowerer<'s, 't> {
                 },
                 "binary_operator" => {
                     // `EXPORT_DIR / name` is still a path.
-                    let op = v.child_by_field_name("operator").map(|o| text(o, self.src));
-                    match (op, v.child_by_field_name("left")) {
+                    let op = field(v, "operator").map(|o| text(o, self.src));
+                    match (op, field(v, "left")) {
                         (Some("/"), Some(l)) => v = l,
                         _ => return Binding::Value,
                     }
                 }
                 "call" => {
-                    let Some(f) = v.child_by_field_name("function") else {
+                    let Some(f) = field(v, "function") else {
                         return Binding::Value;
                     };
                     // `await asyncio.to_thread(sqlite3.connect, path)` gives what the callable
@@ -306,7 +294,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                         _ => None,
                     };
                     if let Some(i) = handed {
-                        let callable = v.child_by_field_name("arguments").and_then(|a| {
+                        let callable = field(v, "arguments").and_then(|a| {
                             named_children(a)
                                 .filter(|c| c.kind() != "keyword_argument")
                                 .nth(i)
@@ -351,14 +339,13 @@ impl<'s, 't> Lowerer<'s, 't> {
 
     /// `with X(...) as x` binds `x` like `x = X(...)`.
     pub(super) fn with_item(&mut self, node: Node) {
-        let Some(value) = node.child_by_field_name("value") else {
+        let Some(value) = field(node, "value") else {
             return;
         };
         if value.kind() != "as_pattern" {
             return;
         }
-        let (Some(expr), Some(alias)) = (value.named_child(0), value.child_by_field_name("alias"))
-        else {
+        let (Some(expr), Some(alias)) = (value.named_child(0), field(value, "alias")) else {
             return;
         };
         let scope = self.scope_at(node.start_byte());
@@ -369,10 +356,7 @@ impl<'s, 't> Lowerer<'s, 't> {
     }
 
     pub(super) fn for_statement(&mut self, node: Node) {
-        let (Some(left), Some(right)) = (
-            node.child_by_field_name("left"),
-            node.child_by_field_name("right"),
-        ) else {
+        let (Some(left), Some(right)) = (field(node, "left"), field(node, "right")) else {
             return;
         };
         let scope = self.scope_at(node.start_byte());
@@ -409,9 +393,9 @@ pub(super) fn annotation_chain(node: Node, src: &str) -> Option<(Root, Vec<Strin
                 }
             }
             "binary_operator" => {
-                let left = n.child_by_field_name("left")?;
+                let left = field(n, "left")?;
                 n = if left.kind() == "none" {
-                    n.child_by_field_name("right")?
+                    field(n, "right")?
                 } else {
                     left
                 };

@@ -1,5 +1,6 @@
 //! Calls: their callee chains, arguments, and what the code around them does with the result.
 
+use crate::lang::field;
 use tree_sitter::Node;
 
 use super::scope::{Binding, Expr, Root};
@@ -10,11 +11,11 @@ use crate::model::{Call, FnId, Span, Use};
 impl<'s, 't> Lowerer<'s, 't> {
     pub(super) fn call(&mut self, node: Node<'t>) {
         let src = self.src;
-        let Some(callee) = node.child_by_field_name("function") else {
+        let Some(callee) = field(node, "function") else {
             return;
         };
         let scope = self.scope_at(node.start_byte());
-        let args = node.child_by_field_name("arguments");
+        let args = field(node, "arguments");
         let (root, members) = decompose(callee, src);
         let mut call_args = CallArgs::default();
         let mut first_arg = None;
@@ -23,10 +24,7 @@ impl<'s, 't> Lowerer<'s, 't> {
             for arg in named_children(a).filter(|c| c.kind() != "comment") {
                 arg_count += 1;
                 if arg.kind() == "keyword_argument" {
-                    if let (Some(k), Some(v)) = (
-                        arg.child_by_field_name("name"),
-                        arg.child_by_field_name("value"),
-                    ) {
+                    if let (Some(k), Some(v)) = (field(arg, "name"), field(arg, "value")) {
                         let value = self.arg(v, scope);
                         call_args.keywords.push((text(k, src).to_string(), value));
                     }
@@ -156,10 +154,10 @@ impl<'s, 't> Lowerer<'s, 't> {
                     }
                 }
                 "assignment" | "augmented_assignment" => {
-                    if p.child_by_field_name("right") != Some(child) {
+                    if field(p, "right") != Some(child) {
                         return Use::Other;
                     }
-                    return self.assigned_use(p.child_by_field_name("left"), scope);
+                    return self.assigned_use(field(p, "left"), scope);
                 }
                 "with_item" | "as_pattern" | "with_clause" => return Use::Assigned,
                 "argument_list" | "keyword_argument" => {
@@ -173,7 +171,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                         .map(|j| ancestors[j])
                         .filter(|c| c.kind() == "call");
                     let spawned = outer
-                        .and_then(|c| c.child_by_field_name("function"))
+                        .and_then(|c| field(c, "function"))
                         .is_some_and(|f| SPAWNERS.contains(&last_segment(text(f, self.src))));
                     if spawned {
                         return Use::Spawned;
@@ -206,7 +204,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                 | "set_comprehension"
                 | "dictionary_comprehension" => return Use::Argument,
                 "attribute" => {
-                    return if p.child_by_field_name("object") == Some(child) {
+                    return if field(p, "object") == Some(child) {
                         Use::Chained
                     } else {
                         Use::Other
@@ -262,13 +260,12 @@ pub(super) fn assigned_name(call: Node, ancestors: &[Node], src: &str) -> Option
         match p.kind() {
             "await" | "parenthesized_expression" | "conditional_expression" => {}
             "assignment" => {
-                let left = p.child_by_field_name("left")?;
-                return (p.child_by_field_name("right") == Some(child)
-                    && left.kind() == "identifier")
+                let left = field(p, "left")?;
+                return (field(p, "right") == Some(child) && left.kind() == "identifier")
                     .then(|| text(left, src).to_string());
             }
             "as_pattern" => {
-                let alias = p.child_by_field_name("alias")?.named_child(0)?;
+                let alias = field(p, "alias")?.named_child(0)?;
                 return (alias.kind() == "identifier").then(|| text(alias, src).to_string());
             }
             _ => return None,
@@ -287,10 +284,8 @@ pub(super) fn decompose(node: Node, src: &str) -> (Root, Vec<String>) {
     for _ in 0..64 {
         match node.kind() {
             "attribute" => {
-                let (Some(attr), Some(obj)) = (
-                    node.child_by_field_name("attribute"),
-                    node.child_by_field_name("object"),
-                ) else {
+                let (Some(attr), Some(obj)) = (field(node, "attribute"), field(node, "object"))
+                else {
                     break;
                 };
                 members.push(text(attr, src).to_string());
@@ -300,7 +295,7 @@ pub(super) fn decompose(node: Node, src: &str) -> (Root, Vec<String>) {
                 root = Root::Ident(text(node, src).to_string());
                 break;
             }
-            "subscript" => match node.child_by_field_name("value") {
+            "subscript" => match field(node, "value") {
                 Some(v) => node = v,
                 None => break,
             },
@@ -313,12 +308,8 @@ pub(super) fn decompose(node: Node, src: &str) -> (Root, Vec<String>) {
                 break;
             }
             // `(DATA / name).read_text()`: a path joined to a path is a path.
-            "binary_operator"
-                if node
-                    .child_by_field_name("operator")
-                    .is_some_and(|o| text(o, src) == "/") =>
-            {
-                match node.child_by_field_name("left") {
+            "binary_operator" if field(node, "operator").is_some_and(|o| text(o, src) == "/") => {
+                match field(node, "left") {
                     Some(l) => node = l,
                     None => break,
                 }
@@ -340,11 +331,11 @@ pub(super) fn callee_text(node: Node, src: &str, depth: u32) -> String {
             // Find the receiver call to abbreviate its callee.
             for _ in 0..64 {
                 match inner.kind() {
-                    "attribute" => match inner.child_by_field_name("object") {
+                    "attribute" => match field(inner, "object") {
                         Some(o) => inner = o,
                         None => break,
                     },
-                    "subscript" => match inner.child_by_field_name("value") {
+                    "subscript" => match field(inner, "value") {
                         Some(o) => inner = o,
                         None => break,
                     },
@@ -355,8 +346,7 @@ pub(super) fn callee_text(node: Node, src: &str, depth: u32) -> String {
                     _ => break,
                 }
             }
-            let f = inner
-                .child_by_field_name("function")
+            let f = field(inner, "function")
                 .filter(|_| depth < 3)
                 .map(|f| callee_text(f, src, depth + 1))
                 .unwrap_or_default();

@@ -3,6 +3,8 @@
 
 use tree_sitter::Node;
 
+use crate::lang::field;
+
 use super::scope::Binding;
 use super::{last_segment, named_children, Lowerer};
 use crate::lang::text;
@@ -15,10 +17,9 @@ pub(super) fn if_statement(l: &mut Lowerer, node: Node) {
     let Some(in_fn) = l.scope_at(node.start_byte()) else {
         return;
     };
-    let (Some(condition), Some(consequence)) = (
-        node.child_by_field_name("condition"),
-        node.child_by_field_name("consequence"),
-    ) else {
+    let (Some(condition), Some(consequence)) =
+        (field(node, "condition"), field(node, "consequence"))
+    else {
         return;
     };
     let Some(status) = answered_status(consequence, l.src) else {
@@ -45,10 +46,8 @@ pub(super) fn if_statement(l: &mut Lowerer, node: Node) {
                 let mut members = Vec::new();
                 let mut root = n;
                 while root.kind() == "attribute" {
-                    let (Some(obj), Some(attr)) = (
-                        root.child_by_field_name("object"),
-                        root.child_by_field_name("attribute"),
-                    ) else {
+                    let (Some(obj), Some(attr)) = (field(root, "object"), field(root, "attribute"))
+                    else {
                         break;
                     };
                     members.push(text(attr, l.src).to_string());
@@ -143,7 +142,7 @@ const SHAPE_FUNCTIONS: &[&str] = &[
 /// A call in a condition that checks shape or format (`isinstance(x, int)`, `x.isdigit()`,
 /// `EMAIL_RE.match(x)`, `is_valid_email(x)`, `data.get("k")`), not a lookup elsewhere.
 fn is_shape_check(l: &Lowerer, call: Node, scope: Option<FnId>) -> bool {
-    let Some(f) = call.child_by_field_name("function") else {
+    let Some(f) = field(call, "function") else {
         return true;
     };
     let name = last_segment(text(f, l.src));
@@ -158,9 +157,7 @@ fn is_shape_check(l: &Lowerer, call: Node, scope: Option<FnId>) -> bool {
         return true;
     }
     // A method of request input itself (`data.get(...)`, `request.args.get(...)`).
-    f.kind() == "attribute"
-        && f.child_by_field_name("object")
-            .is_some_and(|o| input_path(l, o, scope).is_some())
+    f.kind() == "attribute" && field(f, "object").is_some_and(|o| input_path(l, o, scope).is_some())
 }
 
 /// The request-input path an identifier in a condition reads, with the attributes after it.
@@ -224,10 +221,10 @@ fn input_path_depth(l: &Lowerer, value: Node, scope: Option<FnId>, depth: u32) -
     for _ in 0..32 {
         match node.kind() {
             "await" | "parenthesized_expression" => node = node.named_child(0)?,
-            "boolean_operator" => node = node.child_by_field_name("left")?,
+            "boolean_operator" => node = field(node, "left")?,
             "attribute" => {
-                let obj = node.child_by_field_name("object")?;
-                let attr = text(node.child_by_field_name("attribute")?, src);
+                let obj = field(node, "object")?;
+                let attr = text(field(node, "attribute")?, src);
                 if obj.kind() == "identifier" {
                     if let Some(Binding::SelfOf(_)) =
                         l.scopes.lookup(scope, text(obj, src), &l.model.functions)
@@ -243,15 +240,14 @@ fn input_path_depth(l: &Lowerer, value: Node, scope: Option<FnId>, depth: u32) -
             }
             "subscript" => {
                 suffix.push("[]".into());
-                node = node.child_by_field_name("value")?;
+                node = field(node, "value")?;
             }
             "call" => {
-                let f = node.child_by_field_name("function")?;
-                let first = node
-                    .child_by_field_name("arguments")
+                let f = field(node, "function")?;
+                let first = field(node, "arguments")
                     .and_then(|a| named_children(a).find(|c| c.kind() != "keyword_argument"));
                 if f.kind() == "attribute" {
-                    let obj = f.child_by_field_name("object")?;
+                    let obj = field(f, "object")?;
                     let method = last_segment(text(f, src)).to_string();
                     if let Some(base) = input_path_depth(l, obj, scope, depth + 1) {
                         suffix.push(format!(".{method}()"));
@@ -309,10 +305,9 @@ fn answered_status(block: Node, src: &str) -> Option<u16> {
                 .filter(|e| matches!(e.kind(), "identifier" | "attribute"))
                 .and_then(|e| status_from_name(last_segment(text(e, src)))),
             "assignment" => {
-                let left = n.child_by_field_name("left").map_or("", |k| text(k, src));
+                let left = field(n, "left").map_or("", |k| text(k, src));
                 if left.ends_with(".status_code") || left.ends_with(".status") {
-                    n.child_by_field_name("right")
-                        .and_then(|v| status_literal(v, src))
+                    field(n, "right").and_then(|v| status_literal(v, src))
                 } else {
                     None
                 }
@@ -337,17 +332,14 @@ fn tuple_status(value: Node, src: &str) -> Option<u16> {
 }
 
 fn call_status(call: Node, src: &str) -> Option<u16> {
-    let f = call.child_by_field_name("function")?;
+    let f = field(call, "function")?;
     let name = last_segment(text(f, src));
-    let args = call.child_by_field_name("arguments")?;
+    let args = field(call, "arguments")?;
     for a in named_children(args) {
         if a.kind() == "keyword_argument" {
-            let key = a.child_by_field_name("name").map_or("", |k| text(k, src));
+            let key = field(a, "name").map_or("", |k| text(k, src));
             if matches!(key, "status" | "status_code" | "code") {
-                if let Some(s) = a
-                    .child_by_field_name("value")
-                    .and_then(|v| status_literal(v, src))
-                {
+                if let Some(s) = field(a, "value").and_then(|v| status_literal(v, src)) {
                     return Some(s);
                 }
             }

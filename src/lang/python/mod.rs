@@ -14,6 +14,8 @@ use std::path::Path;
 
 use tree_sitter::Node;
 
+use crate::lang::field;
+
 use super::{count_errors, text};
 use crate::model::{Export, FileModel, FnId, Function, Role, Runs, Span, Target, Use};
 use bindings::annotation_chain;
@@ -265,11 +267,9 @@ impl<'s, 't> Lowerer<'s, 't> {
                 .filter_map(|i| node.child(i))
                 .take_while(|c| c.kind() != "def")
                 .any(|c| c.kind() == "async");
-        let name = node
-            .child_by_field_name("name")
-            .map(|n| text(n, src).to_string());
-        let params = node.child_by_field_name("parameters");
-        let body = node.child_by_field_name("body");
+        let name = field(node, "name").map(|n| text(n, src).to_string());
+        let params = field(node, "parameters");
+        let body = field(node, "body");
         let head_end = params
             .map(|p| p.end_byte())
             .or(body.map(|b| b.start_byte()))
@@ -278,7 +278,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         let mut passed_to = None;
         let mut runs = if is_lambda { Runs::Inline } else { Runs::Own };
         if let Some((call, index, keyword)) = argument_of(node, &self.parents, src) {
-            if let Some(callee) = call.child_by_field_name("function") {
+            if let Some(callee) = field(call, "function") {
                 let callee_text = text(callee, src);
                 let method = last_segment(callee_text).to_string();
                 if frameworks::is_thread_handoff(&method, index, keyword.as_deref()) {
@@ -332,9 +332,8 @@ impl<'s, 't> Lowerer<'s, 't> {
                 self.decorator(dec, Decorated::Function(id), parent);
             }
         }
-        if let Some((root, members)) = node
-            .child_by_field_name("return_type")
-            .and_then(|t| annotation_chain(t, src))
+        if let Some((root, members)) =
+            field(node, "return_type").and_then(|t| annotation_chain(t, src))
         {
             self.returns.insert(
                 id,
@@ -360,7 +359,7 @@ impl<'s, 't> Lowerer<'s, 't> {
             return;
         };
         let (callee, call) = if expr.kind() == "call" {
-            match expr.child_by_field_name("function") {
+            match field(expr, "function") {
                 Some(f) => (f, Some(expr.id())),
                 None => return,
             }
@@ -385,12 +384,8 @@ impl<'s, 't> Lowerer<'s, 't> {
         let src = self.src;
         let scope = self.scope_at(node.start_byte());
         let outer_class = self.class_body_at(node.start_byte());
-        let name = node
-            .child_by_field_name("name")
-            .map_or("", |n| text(n, src))
-            .to_string();
-        let bases = node
-            .child_by_field_name("superclasses")
+        let name = field(node, "name").map_or("", |n| text(n, src)).to_string();
+        let bases = field(node, "superclasses")
             .map(|s| {
                 named_children(s)
                     .filter(|b| matches!(b.kind(), "identifier" | "attribute"))
@@ -426,9 +421,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                 self.decorator(dec, Decorated::Class(idx), scope);
             }
         }
-        let body_start = node
-            .child_by_field_name("body")
-            .map_or(node.end_byte(), |b| b.start_byte());
+        let body_start = field(node, "body").map_or(node.end_byte(), |b| b.start_byte());
         self.class_stack.push((idx, body_start, node.end_byte()));
     }
 
@@ -527,8 +520,7 @@ fn argument_of<'t>(
     let (list, keyword) = if p.kind() == "keyword_argument" {
         (
             up.next()?,
-            p.child_by_field_name("name")
-                .map(|n| text(n, src).to_string()),
+            field(p, "name").map(|n| text(n, src).to_string()),
         )
     } else {
         (p, None)
