@@ -16,7 +16,7 @@ use crate::diagnostic::{Context, Diagnostic, Finding, LineIndex, Severity};
 use crate::lang::javascript::aliases::ImportAliases;
 use crate::lang::{self, chunks};
 use crate::model::{FileModel, Language};
-use crate::project::{Package, Project};
+use crate::project::{KnownModules, Package, Project};
 use crate::rules;
 use crate::suppress::Suppressions;
 use crate::walk::{self, Walked};
@@ -213,9 +213,9 @@ fn run_in_pool(input: Input, catalogs: &Catalogs, opts: &Options, started: Insta
     let mut errors = Vec::new();
     let enabled = |id: &str| opts.enabled.contains(&id);
     // Drop what no rule reads as soon as a file is lowered: memory stays flat.
-    let pruned = |mut loaded: Loaded| {
+    let pruned = |mut loaded: Loaded, known: &KnownModules| {
         if let Loaded::Model(m, _) = &mut loaded {
-            rules::prune(m, catalogs, &enabled);
+            rules::prune(m, catalogs, &enabled, known);
         }
         loaded
     };
@@ -223,17 +223,21 @@ fn run_in_pool(input: Input, catalogs: &Catalogs, opts: &Options, started: Insta
         Input::Paths(paths) => {
             let walked = walk::walk(&paths, opts.no_ignore, &opts.exclude, opts.threads);
             let aliases = ImportAliases::load(&walked.tsconfigs);
+            let known = KnownModules::from_paths(&walked.sources);
             let loaded: Vec<(PathBuf, Loaded)> = walked
                 .sources
                 .par_iter()
-                .map(|p| (p.clone(), pruned(load(p, &aliases))))
+                .map(|p| (p.clone(), pruned(load(p, &aliases), &known)))
                 .collect();
             (loaded, walked, None)
         }
         Input::Stdin { path, text } => {
             let loaded = vec![(
                 path.clone(),
-                pruned(load_text(&path, &text, &ImportAliases::default())),
+                pruned(
+                    load_text(&path, &text, &ImportAliases::default()),
+                    &KnownModules::default(),
+                ),
             )];
             let manifests = path
                 .ancestors()

@@ -504,7 +504,7 @@ impl Project {
 /// The dotted names a Python file may be imported by: every suffix of its module path
 /// (`src/app/deps.py` -> `deps`, `app.deps`, `src.app.deps`; a package's `__init__.py` is
 /// the package).
-fn python_module_keys(path: &Path) -> Vec<String> {
+pub fn python_module_keys(path: &Path) -> Vec<String> {
     let stem = normalize(&path.with_extension(""));
     let mut parts: Vec<String> = stem
         .components()
@@ -520,6 +520,45 @@ fn python_module_keys(path: &Path) -> Vec<String> {
         .map(|i| parts[i..].join("."))
         .filter(|k| !k.is_empty())
         .collect()
+}
+
+/// The modules the walk found, known before any file is lowered: a call into a module that is
+/// not in the scanned tree cannot become a call-graph edge, so it need not be kept.
+#[derive(Debug, Default)]
+pub struct KnownModules {
+    python: HashSet<String>,
+}
+
+impl KnownModules {
+    pub fn from_paths(paths: &[PathBuf]) -> KnownModules {
+        let python = paths
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "py" || e == "pyi"))
+            .flat_map(|p| python_module_keys(p))
+            .collect();
+        KnownModules { python }
+    }
+
+    /// Whether a call target may resolve to a function of the scanned tree.
+    pub fn may_resolve(&self, family: Family, target: &Target) -> bool {
+        match (family, target) {
+            (Family::Python, Target::Module { module, .. }) if !module.starts_with('.') => {
+                // `pkg.mod.Class` may name `pkg/mod.py`: try the module and its parents.
+                let mut m = module.as_str();
+                for _ in 0..4 {
+                    if self.python.contains(m) {
+                        return true;
+                    }
+                    match m.rsplit_once('.') {
+                        Some((rest, _)) => m = rest,
+                        None => return false,
+                    }
+                }
+                false
+            }
+            _ => true,
+        }
+    }
 }
 
 /// `a/b/../c/./d` -> `a/c/d`, without touching the file system.

@@ -10,7 +10,7 @@ mod unhandled_rejection;
 use crate::catalog::{ApiSet, Catalogs, LangSection, RuleCatalog};
 use crate::diagnostic::Finding;
 use crate::model::{Call, Family, FileModel, FnId, Role, Span};
-use crate::project::{FnContext, Project};
+use crate::project::{FnContext, KnownModules, Project};
 
 /// What a rule sees of one file.
 pub struct RuleContext<'a> {
@@ -85,7 +85,12 @@ pub fn retains(
 }
 
 /// Drop the calls no enabled rule needs, keeping the receivers of those kept (chains).
-pub fn prune(model: &mut FileModel, catalogs: &Catalogs, enabled: &dyn Fn(&str) -> bool) {
+pub fn prune(
+    model: &mut FileModel,
+    catalogs: &Catalogs,
+    enabled: &dyn Fn(&str) -> bool,
+    known: &KnownModules,
+) {
     let Some(language) = model.language else {
         return;
     };
@@ -118,7 +123,12 @@ pub fn prune(model: &mut FileModel, catalogs: &Catalogs, enabled: &dyn Fn(&str) 
         .calls
         .iter()
         .zip(&full)
-        .map(|(c, f)| *f || c.target.is_some())
+        .map(|(c, f)| {
+            *f || c
+                .target
+                .as_ref()
+                .is_some_and(|t| known.may_resolve(family, t))
+        })
         .collect();
     let mut new_index = vec![usize::MAX; model.calls.len()];
     let mut next = 0;
@@ -144,6 +154,8 @@ pub fn prune(model: &mut FileModel, catalogs: &Catalogs, enabled: &dyn Fn(&str) 
             c
         })
         .collect();
+    // The filtered calls reuse the original allocation (in-place collect): give it back.
+    model.calls.shrink_to_fit();
     model.functions.shrink_to_fit();
     model.guards.shrink_to_fit();
     model.waits.shrink_to_fit();
