@@ -180,6 +180,10 @@ pub struct ApiEntry {
     /// Only when the first argument matches one of these globs (`node *`).
     #[serde(default)]
     pub first_arg: Vec<String>,
+    /// Where this entry counts, when narrower than the section's `contexts`
+    /// (`SemaphoreSlim.Wait` only in async code).
+    #[serde(default)]
+    pub contexts: Vec<String>,
 }
 
 /// A family's API list, compiled for matching canonical names.
@@ -246,6 +250,7 @@ pub struct RuleCatalog {
     apis: [ApiSet; 3],
     validators: [GlobSet; 3],
     promise_sources: [GlobSet; 3],
+    not_promise_sources: [GlobSet; 3],
 }
 
 impl RuleCatalog {
@@ -265,8 +270,15 @@ impl RuleCatalog {
         &self.validators[family as usize]
     }
 
+    /// The promise/task sources, without the `!` exclusions (a superset, for pruning calls).
     pub fn promise_sources(&self, family: Family) -> &GlobSet {
         &self.promise_sources[family as usize]
+    }
+
+    /// Is a canonical name a source of promises/tasks (and not one of the `!` exclusions)?
+    pub fn is_promise_source(&self, family: Family, name: &str) -> bool {
+        self.promise_sources[family as usize].is_match(name)
+            && !self.not_promise_sources[family as usize].is_match(name)
     }
 }
 
@@ -308,6 +320,7 @@ impl Catalogs {
                             hint: String::new(),
                             peer: String::new(),
                             first_arg: Vec::new(),
+                            contexts: Vec::new(),
                         },
                     );
                 }
@@ -324,16 +337,29 @@ impl Catalogs {
             ];
             let sections = [&doc.javascript, &doc.python, &doc.csharp];
             let validators = [0, 1, 2].map(|i| glob_set(id, &sections[i].validators));
-            let promise_sources = [0, 1, 2].map(|i| glob_set(id, &sections[i].promise_sources));
+            // `!pattern` excludes: `*Async` is a task source, Moq's `ReturnsAsync` is not.
+            let split = |i: usize, negated: bool| -> Vec<String> {
+                sections[i]
+                    .promise_sources
+                    .iter()
+                    .filter(|p| p.starts_with('!') == negated)
+                    .map(|p| p.trim_start_matches('!').to_string())
+                    .collect()
+            };
+            let not_promise_sources = [0, 1, 2].map(|i| glob_set(id, &split(i, true)));
+            let promise_sources = [0, 1, 2].map(|i| glob_set(id, &split(i, false)));
             let [v0, v1, v2] = validators;
             let [p0, p1, p2] = promise_sources;
             let validators = [v0?, v1?, v2?];
             let promise_sources = [p0?, p1?, p2?];
+            let [n0, n1, n2] = not_promise_sources;
+            let not_promise_sources = [n0?, n1?, n2?];
             rules.push(RuleCatalog {
                 doc,
                 apis,
                 validators,
                 promise_sources,
+                not_promise_sources,
             });
         }
         Ok(Catalogs { rules })

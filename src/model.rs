@@ -247,6 +247,9 @@ pub struct BlockingWait {
     pub kind: WaitKind,
     /// What the file shows of the receiver being a task.
     pub on: TaskEvidence,
+    /// When the receiver is a call into the scanned code (`orders.Load(id).Result`): that
+    /// function, whose declared return type may show the task the file does not.
+    pub target: Option<Target>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

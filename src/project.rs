@@ -199,16 +199,7 @@ impl Project {
                             .map(|e| (*target_file, e.function))
                     }
                     Family::Python => self.resolve_python(file, module, name),
-                    Family::CSharp => {
-                        let key = if module.is_empty() {
-                            name.clone()
-                        } else {
-                            format!("{module}.{name}")
-                        };
-                        let found = self.by_export.get(&(family, key))?;
-                        // A name several files define is ambiguous: stay silent.
-                        (found.len() == 1).then(|| found[0])
-                    }
+                    Family::CSharp => self.resolve_csharp(module, name),
                 }
             }
         }
@@ -264,6 +255,31 @@ impl Project {
         let found = self.py_modules.get(module)?;
         // A module name several files could be is ambiguous: stay silent.
         (found.len() == 1).then(|| found[0])
+    }
+
+    /// `Class.Method` or `IService.Method` (a call through an injected interface): the method of
+    /// the class, or of the one class implementing the interface. Overloads in one class resolve
+    /// to the first; a name several classes define stays unresolved.
+    fn resolve_csharp(&self, module: &str, name: &str) -> Option<(usize, FnId)> {
+        let found = self
+            .by_export
+            .get(&(Family::CSharp, format!("{module}.{name}")))?;
+        let class_of = |&(file, f): &(usize, FnId)| self.files[file].functions[f].class.as_deref();
+        // The interface's own declaration has no body: prefer what implements it.
+        let implementations: Vec<&(usize, FnId)> = found
+            .iter()
+            .filter(|c| class_of(c) != Some(module))
+            .collect();
+        let candidates: Vec<&(usize, FnId)> = if implementations.is_empty() {
+            found.iter().collect()
+        } else {
+            implementations
+        };
+        let first = candidates.first()?;
+        let one_class = candidates
+            .iter()
+            .all(|c| c.0 == first.0 && class_of(c) == class_of(first));
+        one_class.then_some(**first)
     }
 
     /// Registrations of handlers defined elsewhere make those functions handlers.

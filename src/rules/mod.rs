@@ -210,6 +210,11 @@ impl<'a> RuleContext<'a> {
     /// `async-helper` (a sync function of the file that only async code calls, not handlers),
     /// `per-call` (like `not-startup`, but code on other threads counts too).
     pub fn in_context(&self, in_fn: Option<FnId>) -> bool {
+        self.in_contexts(&self.section.contexts, in_fn)
+    }
+
+    /// Like [`in_context`](Self::in_context), for an API entry's own, narrower contexts.
+    pub fn in_contexts(&self, contexts: &[String], in_fn: Option<FnId>) -> bool {
         let skip_tooling = self
             .section
             .skip_tooling
@@ -217,7 +222,6 @@ impl<'a> RuleContext<'a> {
         if skip_tooling && self.file.is_tooling {
             return false;
         }
-        let contexts = &self.section.contexts;
         if contexts.iter().any(|c| c == "anywhere") {
             return true;
         }

@@ -13,7 +13,12 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             continue;
         };
         // Filling a lazy singleton runs once, like startup.
-        if call.lazy_init || !cx.in_context(call.in_fn) {
+        let contexts = if entry.contexts.is_empty() {
+            &cx.section.contexts
+        } else {
+            &entry.contexts
+        };
+        if call.lazy_init || !cx.in_contexts(contexts, call.in_fn) {
             continue;
         }
         let message = format!(

@@ -21,8 +21,17 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         out.push(cx.finding(&entry.check, call.span, call.in_fn, message, &entry.hint));
     }
     for wait in &cx.file.waits {
-        // `.Result` of something the file does not show to be a pending task stays quiet.
-        if wait.on != TaskEvidence::Task || !cx.in_context(wait.in_fn) {
+        // `.Result` of something nothing shows to be a pending task stays quiet.
+        let on = match (wait.on, &wait.target) {
+            (TaskEvidence::Unknown, Some(t)) => match cx.project.resolve(cx.file_index, t) {
+                Some((file, f)) if cx.project.files[file].functions[f].returns_task => {
+                    TaskEvidence::Task
+                }
+                _ => TaskEvidence::Unknown,
+            },
+            (on, _) => on,
+        };
+        if on != TaskEvidence::Task || !cx.in_context(wait.in_fn) {
             continue;
         }
         let message = format!(

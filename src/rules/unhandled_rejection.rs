@@ -107,8 +107,9 @@ fn returns_promise(cx: &RuleContext, call: &Call) -> bool {
     if call.returns_promise {
         return true;
     }
-    let sources = cx.catalog.promise_sources(cx.family());
-    call.callee.as_deref().is_some_and(|n| sources.is_match(n))
+    call.callee
+        .as_deref()
+        .is_some_and(|n| cx.catalog.is_promise_source(cx.family(), n))
 }
 
 fn async_callbacks(cx: &RuleContext, out: &mut Vec<Finding>) {
