@@ -197,14 +197,9 @@ impl<'t> Lowerer<'_, 't> {
 
     /// Inside a lambda of an EF query, where calls are translated rather than run.
     pub(super) fn in_expression_tree(&self) -> bool {
-        let mut f = self.current_fn();
-        while let Some(id) = f {
-            if self.fn_meta[id].expression_tree {
-                return true;
-            }
-            f = self.model.functions[id].parent;
-        }
-        false
+        self.scopes(self.current_fn())
+            .flatten()
+            .any(|id| self.fn_meta[id].expression_tree)
     }
 
     pub(super) fn in_per_request_constructor(&self) -> bool {
@@ -221,25 +216,21 @@ impl<'t> Lowerer<'_, 't> {
 
     /// Inside `Received.InOrder(() => ...)` or a Moq/NSubstitute configuration lambda.
     pub(super) fn in_verification(&self) -> bool {
-        let mut f = self.current_fn();
-        while let Some(id) = f {
-            let func = &self.model.functions[id];
-            if func.passed_to.as_deref().is_some_and(|p| {
-                matches!(
-                    p,
-                    "InOrder" | "When" | "Verify" | "VerifyAsync" | "Setup" | "SetupSequence"
-                )
-            }) {
-                return true;
-            }
-            f = func.parent;
-        }
-        false
+        self.scopes(self.current_fn()).flatten().any(|id| {
+            self.model.functions[id]
+                .passed_to
+                .as_deref()
+                .is_some_and(|p| {
+                    matches!(
+                        p,
+                        "InOrder" | "When" | "Verify" | "VerifyAsync" | "Setup" | "SetupSequence"
+                    )
+                })
+        })
     }
 
     pub(super) fn in_handler(&self) -> bool {
-        let mut f = self.current_fn();
-        while let Some(id) = f {
+        for id in self.scopes(self.current_fn()).flatten() {
             let func = &self.model.functions[id];
             if matches!(func.role, Role::Handler(_)) {
                 return true;
@@ -247,7 +238,6 @@ impl<'t> Lowerer<'_, 't> {
             if func.runs != Runs::Inline {
                 return false;
             }
-            f = func.parent;
         }
         false
     }

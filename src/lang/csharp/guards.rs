@@ -135,14 +135,38 @@ pub(super) fn if_statement(l: &mut Lowerer, node: Node) {
                 checks |= !is_enum_comparison(n, src) && !is_identity_match(n, src)
             }
             "prefix_unary_expression" | "is_pattern_expression" => checks = true,
-            "identifier" => {
-                match read_path(l, n) {
-                    Some(p) => reads.push(p),
+            // `a?.B`: the `B` is a member name, not a variable.
+            "member_binding_expression" => continue,
+            // `dto.Address.City`: one access path from its root down, without `Node::parent()`.
+            "member_access_expression" | "identifier" => {
+                let mut names = Vec::new();
+                let mut root = n;
+                while root.kind() == "member_access_expression" && names.len() < 32 {
+                    if let Some(name) = field(root, "name") {
+                        names.push(text(name, src));
+                    }
+                    match field(root, "expression") {
+                        Some(e) => root = e,
+                        None => break,
+                    }
+                }
+                if root.kind() != "identifier" {
+                    stack.push(root);
+                    continue;
+                }
+                match input_of(l, root) {
+                    Some(mut path) => {
+                        for name in names.iter().rev() {
+                            path.push('.');
+                            path.push_str(name);
+                        }
+                        reads.push(path);
+                    }
                     // A condition that also reads program state (`state.Protocol != File`) is
                     // a business rule about that state, not validation of the input.
                     // (Fields are allow-lists and limits: `!Reasons.Contains(dto.Reason)`.)
                     // Service fields count too (`!_features.IsEnabled(...)`, `_settings.SelfHosted`).
-                    None => foreign |= is_root(n) && is_program_state(l, text(n, src)),
+                    None => foreign |= is_program_state(l, text(root, src)),
                 }
                 continue;
             }
@@ -243,44 +267,6 @@ fn is_identity_match(n: Node, src: &str) -> bool {
         })
     };
     key(field(n, "left")) && key(field(n, "right"))
-}
-
-/// Not the `Email` of `dto.Email` nor the `X` of `a?.X`.
-fn is_root(ident: Node) -> bool {
-    match ident.parent() {
-        Some(p) if p.kind() == "member_access_expression" => field(p, "expression") == Some(ident),
-        Some(p) => p.kind() != "member_binding_expression",
-        None => true,
-    }
-}
-
-/// The request-input access path an identifier of a condition reads: `@Param.dto.Email`.
-fn read_path(l: &Lowerer, ident: Node) -> Option<String> {
-    let src = l.src;
-    // Only roots: not the `Email` of `dto.Email`.
-    if let Some(p) = ident.parent() {
-        if p.kind() == "member_access_expression" && field(p, "expression") != Some(ident) {
-            return None;
-        }
-        if p.kind() == "member_binding_expression" {
-            return None;
-        }
-    }
-    let base = input_of(l, ident)?;
-    let mut path = base;
-    let mut top = ident;
-    while let Some(p) = top.parent() {
-        if p.kind() == "member_access_expression" && field(p, "expression") == Some(top) {
-            if let Some(n) = field(p, "name") {
-                path.push('.');
-                path.push_str(text(n, src));
-            }
-            top = p;
-        } else {
-            break;
-        }
-    }
-    Some(path)
 }
 
 /// The HTTP status an `if` branch answers with: `BadRequest(...)`, `Results.ValidationProblem(...)`,

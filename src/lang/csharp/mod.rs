@@ -169,6 +169,15 @@ pub(super) struct Lowerer<'s, 't> {
 }
 
 impl<'s, 't> Lowerer<'s, 't> {
+    /// `start`, its enclosing functions, then the top level.
+    fn scopes(&self, start: Option<FnId>) -> ScopeChain<'_> {
+        ScopeChain {
+            functions: &self.model.functions,
+            next: Some(start),
+            left: SCOPE_DEPTH,
+        }
+    }
+
     /// The parent of a node on the path being visited, without walking down from the root.
     fn parent_of(&self, node: Node<'t>) -> Option<Node<'t>> {
         match self.ancestors.iter().rposition(|a| a.id() == node.id()) {
@@ -351,18 +360,12 @@ impl<'s, 't> Lowerer<'s, 't> {
         name: &str,
         args: u32,
     ) -> Option<FnId> {
-        let functions = &self.model.functions;
         match qualifier {
             None => {
                 // Local functions of this function or an enclosing one (top-level ones at None).
-                let mut s = scope;
-                loop {
+                for s in self.scopes(scope) {
                     if let Some(&f) = self.index.locals.get(&(s, name.to_string())) {
                         return Some(f);
-                    }
-                    match s {
-                        Some(id) => s = functions[id].parent,
-                        None => break,
                     }
                 }
                 self.class_method(class?, name, args)
@@ -402,6 +405,31 @@ impl<'s, 't> Lowerer<'s, 't> {
                 self.index.methods.entry((c, name)).or_default().push(f);
             }
         }
+    }
+}
+
+/// How many enclosing functions a name lookup climbs: real code nests a few levels; a generated
+/// 20,000-deep nest of local functions must not make every lookup walk them all.
+const SCOPE_DEPTH: u32 = 64;
+
+/// A function, its enclosing functions, then the top level (`None`), at most `SCOPE_DEPTH` of them.
+pub(super) struct ScopeChain<'a> {
+    functions: &'a [crate::model::Function],
+    next: Option<Option<FnId>>,
+    left: u32,
+}
+
+impl Iterator for ScopeChain<'_> {
+    type Item = Option<FnId>;
+
+    fn next(&mut self) -> Option<Option<FnId>> {
+        let current = self.next.take()?;
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        self.next = current.map(|id| self.functions.get(id).and_then(|f| f.parent));
+        Some(current)
     }
 }
 

@@ -13,14 +13,9 @@ impl<'t> Lowerer<'_, 't> {
     /// The variable a name refers to here: locals of this function and the enclosing ones, then
     /// the top level, then the members of the enclosing classes.
     pub(super) fn lookup(&self, name: &str) -> Option<Var> {
-        let mut f = self.current_fn();
-        loop {
+        for f in self.scopes(self.current_fn()) {
             if let Some(v) = self.vars.get(f, name) {
                 return Some(v.clone());
-            }
-            match f {
-                Some(id) => f = self.model.functions[id].parent,
-                None => break,
             }
         }
         self.member(name)
@@ -45,16 +40,8 @@ impl<'t> Lowerer<'_, 't> {
     }
 
     pub(super) fn is_local(&self, name: &str) -> bool {
-        let mut f = self.current_fn();
-        loop {
-            if self.vars.contains(f, name) {
-                return true;
-            }
-            match f {
-                Some(id) => f = self.model.functions[id].parent,
-                None => return false,
-            }
-        }
+        self.scopes(self.current_fn())
+            .any(|f| self.vars.contains(f, name))
     }
 
     pub(super) fn declaration(&mut self, node: Node<'t>) {
@@ -127,20 +114,16 @@ impl<'t> Lowerer<'_, 't> {
             return;
         }
         let name = text(left, src);
-        let mut f = self.current_fn();
-        loop {
-            if self.vars.contains(f, name) {
-                self.completed.remove(f, name);
-                let task = self.evidence(right) == TaskEvidence::Task;
-                if let Some(v) = self.vars.get_mut(f, name) {
-                    v.task |= task;
-                }
-                return;
-            }
-            match f {
-                Some(id) => f = self.model.functions[id].parent,
-                None => return,
-            }
+        let Some(f) = self
+            .scopes(self.current_fn())
+            .find(|&f| self.vars.contains(f, name))
+        else {
+            return;
+        };
+        self.completed.remove(f, name);
+        let task = self.evidence(right) == TaskEvidence::Task;
+        if let Some(v) = self.vars.get_mut(f, name) {
+            v.task |= task;
         }
     }
 

@@ -123,17 +123,9 @@ impl<'t> Lowerer<'_, 't> {
     }
 
     pub(super) fn is_completed(&self, name: &str) -> bool {
-        let mut f = self.current_fn();
-        loop {
-            if self.completed.contains(f, name) {
-                return true;
-            }
-            // A lambda reads what its enclosing function awaited before it.
-            match f {
-                Some(id) => f = self.model.functions[id].parent,
-                None => return false,
-            }
-        }
+        // A lambda reads what its enclosing function awaited before it.
+        self.scopes(self.current_fn())
+            .any(|f| self.completed.contains(f, name))
     }
 
     /// `.Wait()`, `.GetAwaiter().GetResult()`, `.RunSynchronously()`, `Task.WaitAll/WaitAny`.
@@ -286,19 +278,10 @@ impl<'t> Lowerer<'_, 't> {
         }
         for name in done {
             // The awaited variable may belong to an enclosing scope: record it where it lives.
-            let mut scope = f;
-            loop {
-                if self.vars.contains(scope, &name) {
-                    break;
-                }
-                match scope {
-                    Some(id) => scope = self.model.functions[id].parent,
-                    None => {
-                        scope = f;
-                        break;
-                    }
-                }
-            }
+            let scope = self
+                .scopes(f)
+                .find(|&s| self.vars.contains(s, &name))
+                .unwrap_or(f);
             self.completed.insert(f, name.clone(), ());
             self.completed.insert(scope, name, ());
         }
