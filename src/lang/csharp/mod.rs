@@ -195,6 +195,10 @@ impl<'s, 't> Lowerer<'s, 't> {
     }
 
     fn visit(&mut self, node: Node<'t>) {
+        // Punctuation and keywords are leaves nothing here looks at.
+        if !node.is_named() {
+            return;
+        }
         let start = node.start_byte();
         while self
             .ancestors
