@@ -11,7 +11,12 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         let Some(entry) = cx.apis.lookup(name, call.first_arg.as_deref()) else {
             continue;
         };
-        if !cx.in_context(call.in_fn) {
+        let contexts = if entry.contexts.is_empty() {
+            &cx.section.contexts
+        } else {
+            &entry.contexts
+        };
+        if !cx.in_contexts(contexts, call.in_fn) {
             continue;
         }
         let message = format!(
