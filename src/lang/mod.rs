@@ -113,6 +113,74 @@ pub fn text<'s>(node: Node, source: &'s str) -> &'s str {
     source.get(node.byte_range()).unwrap_or("")
 }
 
+/// A front-end's lowering pass, as the shared walk drives it.
+pub trait Visitor<'t> {
+    fn visit(&mut self, node: Node<'t>);
+    /// The ancestors of the node being visited, innermost last, kept by the walk.
+    fn ancestors(&mut self) -> &mut Vec<Node<'t>>;
+    /// Whether the walk enters a node of this kind (subtrees with nothing to record are skipped).
+    fn descend(&self, kind: &str) -> bool;
+}
+
+/// Pre-order over the tree with an explicit ancestor stack: no recursion (trees can be 20,000
+/// deep) and no `Node::parent()`, which walks down from the root on every call.
+pub fn walk_with_ancestors<'t>(root: Node<'t>, v: &mut impl Visitor<'t>) {
+    let mut cursor = root.walk();
+    loop {
+        let node = cursor.node();
+        v.visit(node);
+        if v.descend(node.kind()) && cursor.goto_first_child() {
+            v.ancestors().push(node);
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return;
+            }
+            v.ancestors().pop();
+        }
+    }
+}
+
+/// The named children of a node, in one cursor pass without allocating
+/// (`named_child(i)` walks from the first child each time).
+pub fn named_children<'t>(node: Node<'t>) -> impl Iterator<Item = Node<'t>> {
+    NamedChildren {
+        cursor: node.walk(),
+        started: false,
+    }
+}
+
+struct NamedChildren<'t> {
+    cursor: tree_sitter::TreeCursor<'t>,
+    started: bool,
+}
+
+impl<'t> Iterator for NamedChildren<'t> {
+    type Item = Node<'t>;
+
+    fn next(&mut self) -> Option<Node<'t>> {
+        loop {
+            let moved = if self.started {
+                self.cursor.goto_next_sibling()
+            } else {
+                self.started = true;
+                self.cursor.goto_first_child()
+            };
+            if !moved {
+                return None;
+            }
+            let node = self.cursor.node();
+            if node.is_named() {
+                return Some(node);
+            }
+        }
+    }
+}
+
 /// Calls `visit` on every node in pre-order, without recursion (trees can be 20,000 deep).
 pub fn preorder<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>)) {
     let mut cursor = root.walk();

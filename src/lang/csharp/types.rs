@@ -313,38 +313,4 @@ pub fn attribute_arg(list: Node, name: &str, src: &str) -> Option<String> {
         .map(|e| crate::lang::unquote(text(e, src)).to_string())
 }
 
-/// The named children of a node, through a cursor (`Node::named_child(i)` walks from the first
-/// child each time, which is quadratic over a long class body or argument list).
-pub fn named_children<'t>(node: Node<'t>) -> impl Iterator<Item = Node<'t>> {
-    NamedChildren {
-        cursor: node.walk(),
-        started: false,
-    }
-}
-
-struct NamedChildren<'t> {
-    cursor: tree_sitter::TreeCursor<'t>,
-    started: bool,
-}
-
-impl<'t> Iterator for NamedChildren<'t> {
-    type Item = Node<'t>;
-
-    fn next(&mut self) -> Option<Node<'t>> {
-        loop {
-            let moved = if self.started {
-                self.cursor.goto_next_sibling()
-            } else {
-                self.started = true;
-                self.cursor.goto_first_child()
-            };
-            if !moved {
-                return None;
-            }
-            let node = self.cursor.node();
-            if node.is_named() {
-                return Some(node);
-            }
-        }
-    }
-}
+pub use crate::lang::named_children;

@@ -14,7 +14,7 @@ use tree_sitter::Node;
 
 use crate::lang::field;
 
-use super::{count_errors, text, unquote};
+use super::{count_errors, named_children, text, unquote, walk_with_ancestors, Visitor};
 use crate::model::{Call, Export, FileModel, FnId, Function, Role, Runs, Span, Use};
 use aliases::ImportAliases;
 use scope::{Binding, Root, Scopes};
@@ -58,26 +58,22 @@ pub fn lower(root: Node, source: &str, path: &Path, aliases: &ImportAliases) -> 
         pending_exports: Vec::new(),
     };
     l.model.parse_errors = count_errors(root);
-    // Pre-order with an explicit ancestor stack: no recursion, no O(depth) parent lookups.
-    let mut cursor = root.walk();
-    'walk: loop {
-        let node = cursor.node();
-        l.visit(node);
-        if !opaque(node.kind()) && cursor.goto_first_child() {
-            l.parents.push(node);
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                break 'walk;
-            }
-            l.parents.pop();
-        }
-    }
+    walk_with_ancestors(root, &mut l);
     l.finish(path)
+}
+
+impl<'s, 't> Visitor<'t> for Lowerer<'s, 't> {
+    fn visit(&mut self, node: Node<'t>) {
+        Lowerer::visit(self, node);
+    }
+
+    fn ancestors(&mut self) -> &mut Vec<Node<'t>> {
+        &mut self.parents
+    }
+
+    fn descend(&self, kind: &str) -> bool {
+        !opaque(kind)
+    }
 }
 
 /// Calls that keep their argument beyond the current call: DI containers and app decorations.
@@ -1064,10 +1060,6 @@ fn handler_ref(node: Node, src: &str) -> HandlerRef {
 
 fn last_segment(s: &str) -> &str {
     s.rsplit('.').next().unwrap_or(s).trim()
-}
-
-fn named_children<'t>(node: Node<'t>) -> impl Iterator<Item = Node<'t>> {
-    (0..node.named_child_count()).filter_map(move |i| node.named_child(i))
 }
 
 /// The identifiers a binding pattern declares.

@@ -16,7 +16,8 @@ use tree_sitter::Node;
 
 use crate::lang::field;
 
-use super::{count_errors, text};
+pub(super) use super::named_children;
+use super::{count_errors, text, walk_with_ancestors, Visitor};
 use crate::model::{Export, FileModel, FnId, Function, Role, Runs, Span, Target, Use};
 use bindings::annotation_chain;
 use calls::decompose;
@@ -63,26 +64,22 @@ pub fn lower(root: Node, source: &str, path: &Path) -> FileModel {
         returned: HashSet::new(),
     };
     l.model.parse_errors = count_errors(root);
-    // Pre-order with an explicit ancestor stack: no recursion, no O(depth) parent lookups.
-    let mut cursor = root.walk();
-    'walk: loop {
-        let node = cursor.node();
-        l.visit(node);
-        if !matches!(node.kind(), "comment" | "string_content") && cursor.goto_first_child() {
-            l.parents.push(node);
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                break 'walk;
-            }
-            l.parents.pop();
-        }
-    }
+    walk_with_ancestors(root, &mut l);
     l.finish(path)
+}
+
+impl<'s, 't> Visitor<'t> for Lowerer<'s, 't> {
+    fn visit(&mut self, node: Node<'t>) {
+        Lowerer::visit(self, node);
+    }
+
+    fn ancestors(&mut self) -> &mut Vec<Node<'t>> {
+        &mut self.parents
+    }
+
+    fn descend(&self, kind: &str) -> bool {
+        !matches!(kind, "comment" | "string_content")
+    }
 }
 
 /// An argument of a call, as far as registrations and thread hand-offs care.
@@ -538,8 +535,4 @@ fn argument_of<'t>(
 
 fn last_segment(s: &str) -> &str {
     s.rsplit('.').next().unwrap_or(s).trim()
-}
-
-fn named_children<'t>(node: Node<'t>) -> impl Iterator<Item = Node<'t>> {
-    (0..node.named_child_count()).filter_map(move |i| node.named_child(i))
 }
