@@ -294,8 +294,6 @@ pub struct Extensions {
     /// (rule id, family, canonical-name glob, check id)
     pub apis: Vec<(String, Family, String, String)>,
     pub validators: Vec<String>,
-    /// Extra registration methods / decorators the front-ends treat as handler registrations.
-    pub handlers: Vec<String>,
 }
 
 impl Catalogs {

@@ -279,6 +279,7 @@ fn check(args: CheckArgs) -> Result<i32> {
             .map(|(k, v)| (k.clone(), *v))
             .collect::<HashMap<_, _>>(),
         per_file_ignores: config.per_file_ignore_sets(),
+        handlers: config.extend.handlers.clone(),
     };
     let input = match &args.stdin_filename {
         Some(path) => {

@@ -158,7 +158,6 @@ impl Config {
             }
         }
         ext.validators = self.extend.validators.clone();
-        ext.handlers = self.extend.handlers.clone();
         ext
     }
 

@@ -14,7 +14,7 @@ use tree_sitter::Parser;
 use crate::catalog::Catalogs;
 use crate::diagnostic::{Context, Diagnostic, Finding, LineIndex, Severity};
 use crate::lang::javascript::aliases::ImportAliases;
-use crate::lang::{self, chunks};
+use crate::lang::{self, chunks, LowerContext};
 use crate::model::{FileModel, Language};
 use crate::project::{KnownModules, Package, Project};
 use crate::rules;
@@ -32,6 +32,8 @@ pub struct Options {
     pub enabled: Vec<&'static str>,
     pub severity: HashMap<String, Severity>,
     pub per_file_ignores: Vec<(GlobSet, Vec<String>)>,
+    /// `[extend] handlers` of the configuration.
+    pub handlers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -95,7 +97,7 @@ thread_local! {
 }
 
 /// Parse and lower one file's text.
-fn load_text(path: &Path, text: &str, aliases: &ImportAliases) -> Loaded {
+fn load_text(path: &Path, text: &str, cx: &LowerContext) -> Loaded {
     let Some((language, mut grammar)) = lang::detect(path) else {
         return Loaded::Skipped;
     };
@@ -120,13 +122,7 @@ fn load_text(path: &Path, text: &str, aliases: &ImportAliases) -> Loaded {
             });
             parser.parse(source, None)
         })?;
-        Some(lang::lower(
-            language,
-            tree.root_node(),
-            source,
-            path,
-            aliases,
-        ))
+        Some(lang::lower(language, tree.root_node(), source, path, cx))
     };
     let model = match chunks::split(language, text) {
         None => parse_and_lower(text),
@@ -163,13 +159,13 @@ fn grammar_key(path: &Path, language: Language) -> usize {
     language as usize * 2 + usize::from(tsx)
 }
 
-fn load(path: &Path, aliases: &ImportAliases) -> Loaded {
+fn load(path: &Path, cx: &LowerContext) -> Loaded {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => return Loaded::Error(format!("cannot read: {e}")),
     };
     match decode(bytes) {
-        Ok(text) => load_text(path, &text, aliases),
+        Ok(text) => load_text(path, &text, cx),
         Err(e) => Loaded::Error(e),
     }
 }
@@ -222,12 +218,15 @@ fn run_in_pool(input: Input, catalogs: &Catalogs, opts: &Options, started: Insta
     let (loaded, walked, stdin_text) = match input {
         Input::Paths(paths) => {
             let walked = walk::walk(&paths, opts.no_ignore, &opts.exclude, opts.threads);
-            let aliases = ImportAliases::load(&walked.tsconfigs);
+            let cx = LowerContext {
+                aliases: ImportAliases::load(&walked.tsconfigs),
+                handlers: opts.handlers.clone(),
+            };
             let known = KnownModules::from_paths(&walked.sources);
             let loaded: Vec<(PathBuf, Loaded)> = walked
                 .sources
                 .par_iter()
-                .map(|p| (p.clone(), pruned(load(p, &aliases), &known)))
+                .map(|p| (p.clone(), pruned(load(p, &cx), &known)))
                 .collect();
             (loaded, walked, None)
         }
@@ -235,7 +234,14 @@ fn run_in_pool(input: Input, catalogs: &Catalogs, opts: &Options, started: Insta
             let loaded = vec![(
                 path.clone(),
                 pruned(
-                    load_text(&path, &text, &ImportAliases::default()),
+                    load_text(
+                        &path,
+                        &text,
+                        &LowerContext {
+                            handlers: opts.handlers.clone(),
+                            ..LowerContext::default()
+                        },
+                    ),
                     &KnownModules::default(),
                 ),
             )];

@@ -158,6 +158,30 @@ fn extend_teaches_blocking_apis() {
 }
 
 #[test]
+fn extend_teaches_handler_registrations() {
+    let js = b"const fs = require('fs');\nconst api = require('./api');\napi.addRoute('/report', (input, output) => {\n  output.send(fs.readFileSync('/var/report.csv'));\n});\n";
+    let py = b"import time\nfrom acme.web import api\n\n\n@api.endpoint('/slow')\nasync def slow():\n    time.sleep(1)\n";
+    let dir = project(&[("routes.js", js), ("views.py", py)]);
+    let (doc, _) = json(dir.path(), &[]);
+    let before = doc["diagnostics"].as_array().expect("array").len();
+    // The Python finding stands on its own (async def); the JS one needs the registration.
+    assert_eq!(before, 1, "{doc}");
+    let dir = project(&[
+        ("routes.js", js),
+        ("views.py", py),
+        (
+            "snag.toml",
+            b"[extend]\nhandlers = [\"addRoute\", \"endpoint\"]\n",
+        ),
+    ]);
+    let (doc, _) = json(dir.path(), &[]);
+    let diags = doc["diagnostics"].as_array().expect("array");
+    assert_eq!(diags.len(), 2, "{doc}");
+    assert_eq!(diags[0]["context"]["handler"], "/report");
+    assert!(diags[1]["context"]["handler"].is_string(), "{doc}");
+}
+
+#[test]
 fn suppression_comments() {
     let source = BLOCKING_HANDLER.replace(
         "  res.send(fs",

@@ -63,6 +63,16 @@ pub fn field<'t>(node: Node<'t>, name: &'static str) -> Option<Node<'t>> {
     node.child_by_field_id(id)
 }
 
+/// What the front-ends know of the project before they lower a file.
+#[derive(Debug, Default)]
+pub struct LowerContext {
+    /// tsconfig/jsconfig path aliases.
+    pub aliases: javascript::aliases::ImportAliases,
+    /// `[extend] handlers`: registration methods (`app.addRoute('/x', fn)`) or decorators
+    /// (`@api.endpoint(...)`) a team's own code registers handlers with.
+    pub handlers: Vec<String>,
+}
+
 /// Which grammar parses a file, by extension.
 pub fn detect(path: &Path) -> Option<(Language, Grammar)> {
     let ext = path.extension()?.to_str()?;
@@ -91,14 +101,12 @@ pub fn lower(
     root: Node,
     source: &str,
     path: &Path,
-    aliases: &javascript::aliases::ImportAliases,
+    cx: &LowerContext,
 ) -> FileModel {
     FIELDS.with(|cell| cell.borrow_mut().0 = grammar_index(root));
     let mut model = match language {
-        Language::JavaScript | Language::TypeScript => {
-            javascript::lower(root, source, path, aliases)
-        }
-        Language::Python => python::lower(root, source, path),
+        Language::JavaScript | Language::TypeScript => javascript::lower(root, source, path, cx),
+        Language::Python => python::lower(root, source, path, &cx.handlers),
         Language::CSharp => csharp::lower(root, source, path),
     };
     model.language = Some(language);

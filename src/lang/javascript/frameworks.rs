@@ -166,23 +166,31 @@ pub(super) fn registration(l: &mut Lowerer, node: Node, callee: Node, args: Opti
                 .flatten()
         })
         .flatten();
-    if VERBS.contains(&method) {
+    if VERBS.contains(&method) || l.cx.handlers.iter().any(|h| h == method) {
+        // A team's own registration method (`[extend] handlers`) names no HTTP verb: the
+        // route is its path alone.
         let verb = if method == "del" {
             "DELETE".to_string()
-        } else {
+        } else if VERBS.contains(&method) {
             method.to_uppercase()
+        } else {
+            String::new()
         };
         if let Some(path) = receiver_call_path {
             push(
                 l,
-                format!("{verb} {}", unquote(text(path, src))),
+                format!("{verb} {}", unquote(text(path, src)))
+                    .trim()
+                    .to_string(),
                 &args,
                 false,
             );
         } else if is_route_path(args[0], src) && args.len() > 1 {
             push(
                 l,
-                format!("{verb} {}", unquote(text(args[0], src))),
+                format!("{verb} {}", unquote(text(args[0], src)))
+                    .trim()
+                    .to_string(),
                 &args[1..],
                 false,
             );
@@ -190,7 +198,9 @@ pub(super) fn registration(l: &mut Lowerer, node: Node, callee: Node, args: Opti
             // Koa's named routes: `router.get('user', '/users/:id', handler)`.
             push(
                 l,
-                format!("{verb} {}", unquote(text(args[1], src))),
+                format!("{verb} {}", unquote(text(args[1], src)))
+                    .trim()
+                    .to_string(),
                 &args[2..],
                 false,
             );
@@ -199,7 +209,9 @@ pub(super) fn registration(l: &mut Lowerer, node: Node, callee: Node, args: Opti
             if let Some(p) = object_value(args[0], "path", src).filter(|p| is_route_path(*p, src)) {
                 push(
                     l,
-                    format!("{verb} {}", unquote(text(p, src))),
+                    format!("{verb} {}", unquote(text(p, src)))
+                        .trim()
+                        .to_string(),
                     &args[1..],
                     false,
                 );

@@ -14,9 +14,9 @@ use tree_sitter::Node;
 
 use crate::lang::field;
 
+use super::LowerContext;
 use super::{count_errors, named_children, text, unquote, walk_with_ancestors, Visitor};
 use crate::model::{Call, Export, FileModel, FnId, Function, Role, Runs, Span, Use};
-use aliases::ImportAliases;
 use scope::{Binding, Root, Scopes};
 
 /// Array methods that call their callback before returning: the callback runs inline.
@@ -35,10 +35,10 @@ const INLINE_CALLBACK_METHODS: &[&str] = &[
     "sort",
 ];
 
-pub fn lower(root: Node, source: &str, path: &Path, aliases: &ImportAliases) -> FileModel {
+pub fn lower(root: Node, source: &str, path: &Path, cx: &LowerContext) -> FileModel {
     let mut l = Lowerer {
         path,
-        aliases,
+        cx,
         parents: Vec::new(),
         src: source,
         model: FileModel::default(),
@@ -144,7 +144,7 @@ enum HandlerRef {
 
 pub(super) struct Lowerer<'s, 't> {
     path: &'s Path,
-    aliases: &'s ImportAliases,
+    cx: &'s LowerContext,
     /// The ancestors of the node being visited, innermost last (`Node::parent` is O(depth)).
     parents: Vec<Node<'t>>,
     src: &'s str,
@@ -181,7 +181,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         let mut binding = Binding::module(spec, export);
         if !spec.starts_with('.') {
             if let Binding::Module { file, .. } = &mut binding {
-                *file = self.aliases.resolve(self.path, spec);
+                *file = self.cx.aliases.resolve(self.path, spec);
             }
         }
         binding

@@ -306,30 +306,33 @@ fn decorators(l: &Lowerer, file_framework: &str, d: &mut Decisions) {
         let in_class = matches!(dec.target, Decorated::Function(f) if l.fn_class.contains_key(&f));
         // Route decorators: `@app.get("/x")`, `@bp.route("/x", methods=[...])`, `@routes.view`,
         // Litestar's `@get("/x")`, DRF's `@api_view`, Django's `@require_POST`, `@action`.
-        let is_route = if has_receiver {
-            (VERBS.contains(&last.as_str()) || ROUTE_METHODS.contains(&last.as_str()))
-                && !http_client(&name)
-                && args.is_some_and(|a| {
-                    a.first_str().is_some()
-                        || a.positional.is_empty()
-                        || a.keyword("path").is_some()
-                })
-                && (framework_of(&name).is_some()
-                    || !file_framework.is_empty()
-                    || args.is_some_and(|a| a.first_str().is_some_and(|p| p.starts_with('/')))
-                    || routing_receiver(&dec.expr))
-        } else {
-            (name.starts_with("litestar.") && (VERBS.contains(&last.as_str()) || last == "route"))
-                || matches!(
-                    last.as_str(),
-                    "api_view"
-                        | "require_POST"
-                        | "require_GET"
-                        | "require_safe"
-                        | "require_http_methods"
-                )
-                || (last == "action" && in_class && framework_of(&name) != Some("fastapi"))
-        };
+        let extended = l.extra_handlers.iter().any(|h| *h == last || *h == name);
+        let is_route = extended
+            || if has_receiver {
+                (VERBS.contains(&last.as_str()) || ROUTE_METHODS.contains(&last.as_str()))
+                    && !http_client(&name)
+                    && args.is_some_and(|a| {
+                        a.first_str().is_some()
+                            || a.positional.is_empty()
+                            || a.keyword("path").is_some()
+                    })
+                    && (framework_of(&name).is_some()
+                        || !file_framework.is_empty()
+                        || args.is_some_and(|a| a.first_str().is_some_and(|p| p.starts_with('/')))
+                        || routing_receiver(&dec.expr))
+            } else {
+                (name.starts_with("litestar.")
+                    && (VERBS.contains(&last.as_str()) || last == "route"))
+                    || matches!(
+                        last.as_str(),
+                        "api_view"
+                            | "require_POST"
+                            | "require_GET"
+                            | "require_safe"
+                            | "require_http_methods"
+                    )
+                    || (last == "action" && in_class && framework_of(&name) != Some("fastapi"))
+            };
         let is_middleware = has_receiver && MIDDLEWARE_DECORATORS.contains(&last.as_str());
         let is_startup = STARTUP_HOOKS.contains(&last.as_str())
             || (last == "on_event"

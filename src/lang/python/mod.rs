@@ -42,8 +42,9 @@ const MEMOIZERS: &[&str] = &[
     "memoize",
 ];
 
-pub fn lower(root: Node, source: &str, path: &Path) -> FileModel {
+pub fn lower(root: Node, source: &str, path: &Path, extra_handlers: &[String]) -> FileModel {
     let mut l = Lowerer {
+        extra_handlers,
         parents: Vec::new(),
         src: source,
         model: FileModel::default(),
@@ -133,6 +134,8 @@ pub(super) struct Decorator {
 }
 
 pub(super) struct Lowerer<'s, 't> {
+    /// `[extend] handlers`: decorators a team's own code registers handlers with.
+    extra_handlers: &'s [String],
     /// The ancestors of the node being visited, innermost last (`Node::parent` is O(depth)).
     parents: Vec<Node<'t>>,
     src: &'s str,
