@@ -43,6 +43,32 @@ fn grammar_index(root: Node) -> usize {
     shapes.iter().position(|s| *s == shape).unwrap_or(0)
 }
 
+/// `node.kind()` without its cost: tree-sitter's binding turns the kind name into a `&str` with a
+/// `strlen` and a UTF-8 check on every call; the names are looked up once per grammar here.
+pub fn kind_of<'t>(node: impl std::borrow::Borrow<Node<'t>>) -> &'static str {
+    let node = *node.borrow();
+    static KINDS: std::sync::OnceLock<[Vec<&'static str>; 5]> = std::sync::OnceLock::new();
+    let kinds = KINDS.get_or_init(|| {
+        let grammars: [Grammar; 5] = [
+            tree_sitter_javascript::LANGUAGE.into(),
+            tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+            tree_sitter_typescript::LANGUAGE_TSX.into(),
+            tree_sitter_python::LANGUAGE.into(),
+            tree_sitter_c_sharp::LANGUAGE.into(),
+        ];
+        grammars.map(|g| {
+            (0..g.node_kind_count())
+                .map(|id| g.node_kind_for_id(id as u16).unwrap_or(""))
+                .collect()
+        })
+    });
+    let grammar = FIELDS.with(|cell| cell.borrow().0);
+    kinds[grammar]
+        .get(usize::from(node.kind_id()))
+        .copied()
+        .unwrap_or_else(|| node.kind())
+}
+
 /// `node.child_by_field_name(name)` without tree-sitter's linear scan of every field name on
 /// each call (a measurable share of lowering): ids are looked up once per grammar and thread.
 pub fn field<'t>(node: Node<'t>, name: &'static str) -> Option<Node<'t>> {

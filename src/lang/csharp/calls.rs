@@ -1,6 +1,7 @@
 //! Calls and object creations: canonical callee names, targets in this file or another, and
 //! what the code does with each result.
 
+use crate::lang::kind_of;
 use tree_sitter::Node;
 
 use super::syntax::{call_span, compact, line_end, split_callee, strip};
@@ -29,7 +30,7 @@ impl<'t> Lowerer<'_, 't> {
         let mut qualifier = None;
         let callee = match receiver {
             None => None,
-            Some(r) if r.kind() == "this_expression" || r.kind() == "base_expression" => {
+            Some(r) if kind_of(r) == "this_expression" || kind_of(r) == "base_expression" => {
                 qualifier = Some(String::new());
                 None
             }
@@ -56,12 +57,12 @@ impl<'t> Lowerer<'_, 't> {
         } else {
             callee
         };
-        let first = args.and_then(|a| named_children(a).find(|c| c.kind() == "argument"));
+        let first = args.and_then(|a| named_children(a).find(|c| kind_of(c) == "argument"));
         let first_arg = first
             .and_then(|a| a.named_child(a.named_child_count().saturating_sub(1)))
             .map(|f| {
                 let t = text(f, src);
-                let t = if f.kind().contains("string") {
+                let t = if kind_of(f).contains("string") {
                     unquote(t)
                 } else {
                     t
@@ -69,7 +70,9 @@ impl<'t> Lowerer<'_, 't> {
                 t.chars().take(120).collect::<String>()
             });
         let arg_count = args.map_or(0, |a| {
-            named_children(a).filter(|c| c.kind() == "argument").count() as u32
+            named_children(a)
+                .filter(|c| kind_of(c) == "argument")
+                .count() as u32
         });
         let id = self.model.calls.len();
         let span = call_span(function, receiver, node, src);
@@ -104,8 +107,8 @@ impl<'t> Lowerer<'_, 't> {
         if let Some(r) = receiver {
             if static_owner.is_none()
                 && !test_double
-                && r.kind() != "this_expression"
-                && r.kind() != "base_expression"
+                && kind_of(r) != "this_expression"
+                && kind_of(r) != "base_expression"
             {
                 if let Some(t) = self.receiver_class(r) {
                     self.model.calls[id].target = Some(Target::Module {
@@ -129,10 +132,10 @@ impl<'t> Lowerer<'_, 't> {
     /// The declared type of a receiver as written, for calls into other files of the project.
     pub(super) fn receiver_class(&self, r: Node<'t>) -> Option<String> {
         let r = strip(r);
-        let name = match r.kind() {
+        let name = match kind_of(r) {
             "identifier" => text(r, self.src),
             "member_access_expression"
-                if field(r, "expression").is_some_and(|e| e.kind() == "this_expression") =>
+                if field(r, "expression").is_some_and(|e| kind_of(e) == "this_expression") =>
             {
                 text(field(r, "name")?, self.src)
             }
@@ -147,10 +150,10 @@ impl<'t> Lowerer<'_, 't> {
     pub(super) fn query_argument(&self, lambda: Node<'t>) -> bool {
         let Some(call) = self
             .parent_of(lambda)
-            .filter(|p| p.kind() == "argument")
+            .filter(|p| kind_of(p) == "argument")
             .and_then(|a| self.parent_of(a))
             .and_then(|l| self.parent_of(l))
-            .filter(|c| c.kind() == "invocation_expression")
+            .filter(|c| kind_of(c) == "invocation_expression")
         else {
             return false;
         };
@@ -170,7 +173,7 @@ impl<'t> Lowerer<'_, 't> {
             if self.expr_type(node).as_deref() == Some("IQueryable") {
                 return true;
             }
-            if node.kind() != "invocation_expression" {
+            if kind_of(node) != "invocation_expression" {
                 return false;
             }
             let Some(function) = field(node, "function") else {
@@ -244,7 +247,7 @@ impl<'t> Lowerer<'_, 't> {
 
     pub(super) fn creation(&mut self, node: Node<'t>) {
         let src = self.src;
-        let ty = match node.kind() {
+        let ty = match kind_of(node) {
             "object_creation_expression" => node
                 .child_by_field_name("type")
                 .map(|t| text(t, src).to_string()),
@@ -256,9 +259,11 @@ impl<'t> Lowerer<'_, 't> {
         let name = self.decls.aliases.get(&name).cloned().unwrap_or(name);
         let args = node
             .child_by_field_name("arguments")
-            .or_else(|| named_children(node).find(|c| c.kind() == "argument_list"));
+            .or_else(|| named_children(node).find(|c| kind_of(c) == "argument_list"));
         let arg_count = args.map_or(0, |a| {
-            named_children(a).filter(|c| c.kind() == "argument").count() as u32
+            named_children(a)
+                .filter(|c| kind_of(c) == "argument")
+                .count() as u32
         });
         let id = self.model.calls.len();
         let result = self.result_use(node);
@@ -286,7 +291,7 @@ impl<'t> Lowerer<'_, 't> {
         let mut child = node;
         let mut parent = self.parent_of(node);
         while let Some(p) = parent {
-            match p.kind() {
+            match kind_of(p) {
                 "parenthesized_expression"
                 | "cast_expression"
                 | "postfix_unary_expression"
@@ -326,8 +331,8 @@ impl<'t> Lowerer<'_, 't> {
                         return Use::Other;
                     }
                     return match left {
-                        Some(l) if l.kind() == "identifier" && text(l, src) == "_" => Use::Voided,
-                        Some(l) if l.kind() == "identifier" && self.is_local(text(l, src)) => {
+                        Some(l) if kind_of(l) == "identifier" && text(l, src) == "_" => Use::Voided,
+                        Some(l) if kind_of(l) == "identifier" && self.is_local(text(l, src)) => {
                             Use::Assigned
                         }
                         // A controller's field lives as long as its request: a constructor
@@ -341,7 +346,7 @@ impl<'t> Lowerer<'_, 't> {
                     let field = self
                         .parent_of(p)
                         .and_then(|d| self.parent_of(d))
-                        .is_some_and(|f| f.kind() == "field_declaration");
+                        .is_some_and(|f| kind_of(f) == "field_declaration");
                     return if field || self.current_fn().is_none() && self.class_stack.is_empty() {
                         if field {
                             Use::Stored

@@ -1,6 +1,7 @@
 //! Functions: methods, constructors, local functions, lambdas and expression-bodied members,
 //! with their role (handler, startup, event handler), where they run and their parameters.
 
+use crate::lang::kind_of;
 use tree_sitter::Node;
 
 use super::syntax::{compact, split_callee};
@@ -14,15 +15,15 @@ impl<'t> Lowerer<'_, 't> {
         let src = self.src;
         let parent = self.current_fn();
         let class = self.current_class();
-        let kind = node.kind();
+        let kind = kind_of(node);
         let modifiers: Vec<&str> = named_children(node)
-            .filter(|c| c.kind() == "modifier")
+            .filter(|c| kind_of(c) == "modifier")
             .map(|c| text(c, src))
             .collect();
         let is_async = modifiers.contains(&"async");
         let params = field(node, "parameters").or_else(|| {
             named_children(node)
-                .find(|c| c.kind() == "parameter_list" || c.kind() == "implicit_parameter")
+                .find(|c| kind_of(c) == "parameter_list" || kind_of(c) == "implicit_parameter")
         });
         let returns = node
             .child_by_field_name("returns")
@@ -52,7 +53,7 @@ impl<'t> Lowerer<'_, 't> {
         }
         // Where a finding about the function points: after its attributes, up to its parameters.
         let head_start = named_children(node)
-            .find(|c| c.kind() != "attribute_list")
+            .find(|c| kind_of(c) != "attribute_list")
             .map_or(node.start_byte(), |c| c.start_byte());
         let head_end = params
             .map(|p| p.end_byte())
@@ -139,8 +140,8 @@ impl<'t> Lowerer<'_, 't> {
             expression_tree: is_lambda && self.query_argument(node),
         });
         // Local functions may be called before they are declared: read their return types now.
-        if let Some(body) = field(node, "body").filter(|b| b.kind() == "block") {
-            for c in named_children(body).filter(|c| c.kind() == "local_function_statement") {
+        if let Some(body) = field(node, "body").filter(|b| kind_of(b) == "block") {
+            for c in named_children(body).filter(|c| kind_of(c) == "local_function_statement") {
                 types::local_function(&mut self.decls.local_functions, c, src);
             }
         }
@@ -170,20 +171,20 @@ impl<'t> Lowerer<'_, 't> {
 
     pub(super) fn parameters(&mut self, id: FnId, params: Node<'t>) {
         let src = self.src;
-        if params.kind() == "implicit_parameter" {
+        if kind_of(params) == "implicit_parameter" {
             let n = text(params, src).to_string();
             self.fn_meta[id].params.push(n.clone());
             self.vars.insert(Some(id), n, Var::default());
             return;
         }
-        for p in named_children(params).filter(|p| p.kind() == "parameter") {
+        for p in named_children(params).filter(|p| kind_of(p) == "parameter") {
             let Some(n) = field(p, "name") else {
                 continue;
             };
             let name = text(n, src).to_string();
             let raw_ty = field(p, "type").map(|t| text(t, src));
             let attrs: Vec<String> = named_children(p)
-                .filter(|c| c.kind() == "attribute_list")
+                .filter(|c| kind_of(c) == "attribute_list")
                 .flat_map(|a| types::attribute_names(a, src))
                 .collect();
             let var = Var {
@@ -201,7 +202,7 @@ impl<'t> Lowerer<'_, 't> {
 pub(super) fn is_event_handler(params: Option<Node>, src: &str) -> bool {
     let Some(params) = params else { return false };
     let ps: Vec<Node> = named_children(params)
-        .filter(|p| p.kind() == "parameter")
+        .filter(|p| kind_of(p) == "parameter")
         .collect();
     if ps.len() != 2 {
         return false;
@@ -217,12 +218,14 @@ impl<'t> Lowerer<'_, 't> {
     /// The call a lambda is an argument of: (callee as written, method name).
     pub(super) fn receiving_call(&self, lambda: Node<'t>) -> Option<(String, String)> {
         let src = self.src;
-        let arg = self.parent_of(lambda).filter(|p| p.kind() == "argument")?;
+        let arg = self
+            .parent_of(lambda)
+            .filter(|p| kind_of(p) == "argument")?;
         let list = self
             .parent_of(arg)
-            .filter(|p| p.kind() == "argument_list")?;
+            .filter(|p| kind_of(p) == "argument_list")?;
         let call = self.parent_of(list)?;
-        match call.kind() {
+        match kind_of(call) {
             "invocation_expression" => {
                 let f = field(call, "function")?;
                 let (_, method, _) = split_callee(f, src);

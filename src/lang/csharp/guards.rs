@@ -2,6 +2,7 @@
 //! `ModelState.AddModelError(...)`, `Results.ValidationProblem(...)`; and which parameters and
 //! locals hold request input (`@Param.dto`, `@BindProperty.Input`, `Request.Query`).
 
+use crate::lang::kind_of;
 use tree_sitter::Node;
 
 use super::syntax::{split_callee, strip};
@@ -73,7 +74,7 @@ pub(super) fn derived_input(l: &Lowerer, value: Node) -> Option<String> {
     let src = l.src;
     let mut node = strip(value);
     for _ in 0..32 {
-        match node.kind() {
+        match kind_of(node) {
             "member_access_expression" => node = field(node, "expression")?,
             "conditional_access_expression" => node = field(node, "condition")?,
             "element_access_expression" => node = field(node, "expression")?,
@@ -89,7 +90,7 @@ pub(super) fn derived_input(l: &Lowerer, value: Node) -> Option<String> {
             "parenthesized_expression" | "postfix_unary_expression" | "cast_expression" => {
                 node = strip(node);
                 if matches!(
-                    node.kind(),
+                    kind_of(node),
                     "parenthesized_expression" | "postfix_unary_expression" | "cast_expression"
                 ) {
                     return None;
@@ -129,7 +130,7 @@ pub(super) fn if_statement(l: &mut Lowerer, node: Node) {
         if budget == 0 {
             break;
         }
-        match n.kind() {
+        match kind_of(n) {
             "lambda_expression" | "anonymous_method_expression" | "await_expression" => continue,
             "binary_expression" => {
                 checks |= !is_enum_comparison(n, src) && !is_identity_match(n, src)
@@ -141,7 +142,7 @@ pub(super) fn if_statement(l: &mut Lowerer, node: Node) {
             "member_access_expression" | "identifier" => {
                 let mut names = Vec::new();
                 let mut root = n;
-                while root.kind() == "member_access_expression" && names.len() < 32 {
+                while kind_of(root) == "member_access_expression" && names.len() < 32 {
                     if let Some(name) = field(root, "name") {
                         names.push(text(name, src));
                     }
@@ -150,7 +151,7 @@ pub(super) fn if_statement(l: &mut Lowerer, node: Node) {
                         None => break,
                     }
                 }
-                if root.kind() != "identifier" {
+                if kind_of(root) != "identifier" {
                     stack.push(root);
                     continue;
                 }
@@ -226,10 +227,10 @@ fn is_enum_comparison(n: Node, src: &str) -> bool {
         .into_iter()
         .flatten()
         .any(|side| {
-            side.kind() == "member_access_expression"
+            kind_of(side) == "member_access_expression"
                 && field(side, "expression").is_some_and(|e| {
                     let t = text(e, src);
-                    e.kind() == "identifier"
+                    kind_of(e) == "identifier"
                         && t.starts_with(char::is_uppercase)
                         && !matches!(
                             t,
@@ -259,7 +260,7 @@ fn is_identity_match(n: Node, src: &str) -> bool {
     }
     let key = |side: Option<Node>| {
         side.is_some_and(|e| {
-            matches!(e.kind(), "identifier" | "member_access_expression") && {
+            matches!(kind_of(e), "identifier" | "member_access_expression") && {
                 let t = text(e, src).to_ascii_lowercase();
                 let last = t.rsplit('.').next().unwrap_or(&t);
                 last.ends_with("id") || last.ends_with("key")
@@ -276,7 +277,7 @@ fn answered_status(branch: Node, src: &str) -> Option<u16> {
     let mut budget = BUDGET;
     while let Some(n) = stack.pop() {
         budget = budget.checked_sub(1)?;
-        let status = match n.kind() {
+        let status = match kind_of(n) {
             // A nested `if` answers for its own condition, not for this one; what follows it is
             // the fallback of a business decision (`if (token) { if (valid) return; } throw ...`).
             "if_statement" | "switch_statement" if n != branch => return None,
@@ -338,7 +339,7 @@ fn status_in(node: Node, src: &str) -> Option<u16> {
     }
     let mut stack = vec![node];
     while let Some(n) = stack.pop() {
-        if n.kind() == "integer_literal" {
+        if kind_of(n) == "integer_literal" {
             if let Ok(s) = text(n, src).parse::<u16>() {
                 if (100..600).contains(&s) {
                     return Some(s);

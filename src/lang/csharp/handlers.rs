@@ -2,6 +2,7 @@
 //! Pages handlers, middleware, SignalR hubs, gRPC services, minimal-API delegates) and which run
 //! once at startup (`Main`, `ConfigureServices`, service-registration extensions).
 
+use crate::lang::kind_of;
 use tree_sitter::Node;
 
 use super::syntax::{split_callee, strip};
@@ -53,7 +54,7 @@ pub(super) fn method_role(
     modifiers: &[&str],
 ) -> Option<Role> {
     let src = l.src;
-    let kind = node.kind();
+    let kind = kind_of(node);
     let is_static = modifiers.contains(&"static");
     if kind == "constructor_declaration" {
         // Services are built by DI, most once; controllers, pages and hubs per request.
@@ -68,7 +69,7 @@ pub(super) fn method_role(
         .child_by_field_name("parameters")
         .map(|ps| {
             named_children(ps)
-                .filter(|p| p.kind() == "parameter")
+                .filter(|p| kind_of(p) == "parameter")
                 .map(|p| {
                     (
                         field(p, "type").map_or(String::new(), |t| simple_name(text(t, src))),
@@ -88,7 +89,7 @@ pub(super) fn method_role(
     }
     // Test methods serve no request: like startup, nothing waits on them but the test runner.
     let method_attrs: Vec<String> = named_children(node)
-        .filter(|c| c.kind() == "attribute_list")
+        .filter(|c| kind_of(c) == "attribute_list")
         .flat_map(|a| attribute_names(a, src))
         .collect();
     if method_attrs.iter().any(|a| {
@@ -116,7 +117,7 @@ pub(super) fn method_role(
         return None;
     }
     let attrs: Vec<String> = named_children(node)
-        .filter(|c| c.kind() == "attribute_list")
+        .filter(|c| kind_of(c) == "attribute_list")
         .flat_map(|a| attribute_names(a, src))
         .collect();
     match class_kind(l, class?)? {
@@ -200,7 +201,7 @@ fn action_route(l: &Lowerer, node: Node, info: &super::types::ClassInfo, name: &
     let src = l.src;
     let mut verb = String::new();
     let mut template: Option<String> = None;
-    for list in named_children(node).filter(|c| c.kind() == "attribute_list") {
+    for list in named_children(node).filter(|c| kind_of(c) == "attribute_list") {
         for a in attribute_names(list, src) {
             if let Some(v) = a.strip_prefix("Http") {
                 verb = v.to_uppercase();
@@ -253,7 +254,7 @@ fn group_prefix_at(l: &Lowerer, value: Node, depth: u32) -> Option<String> {
         return None;
     }
     let value = strip(value);
-    if value.kind() != "invocation_expression" {
+    if kind_of(value) != "invocation_expression" {
         return None;
     }
     let function = field(value, "function")?;
@@ -276,7 +277,7 @@ fn receiver_prefix(l: &Lowerer, receiver: Option<Node>, depth: u32) -> String {
     let Some(r) = receiver.map(strip) else {
         return String::new();
     };
-    match r.kind() {
+    match kind_of(r) {
         "identifier" => l.groups.get(text(r, l.src)).cloned().unwrap_or_default(),
         // `app.MapGroup("/api").MapGet(...)`, or a chain of configuration calls on a group.
         "invocation_expression" => group_prefix_at(l, r, depth + 1).unwrap_or_else(|| {
@@ -290,9 +291,9 @@ fn receiver_prefix(l: &Lowerer, receiver: Option<Node>, depth: u32) -> String {
 
 fn first_string(call: Node, src: &str) -> Option<String> {
     let args = field(call, "arguments")?;
-    let first = named_children(args).find(|c| c.kind() == "argument")?;
+    let first = named_children(args).find(|c| kind_of(c) == "argument")?;
     let e = first.named_child(first.named_child_count().checked_sub(1)?)?;
-    e.kind()
+    kind_of(e)
         .contains("string")
         .then(|| unquote(text(e, src)).to_string())
 }
@@ -324,7 +325,7 @@ pub(super) fn registration(
         _ => return,
     };
     let arguments: Vec<Node> = named_children(args)
-        .filter(|c| c.kind() == "argument")
+        .filter(|c| kind_of(c) == "argument")
         .collect();
     let Some(last) = arguments
         .last()
@@ -342,7 +343,7 @@ pub(super) fn registration(
         (v, true) => v.to_string(),
         (v, false) => format!("{v} {path}"),
     };
-    match last.kind() {
+    match kind_of(last) {
         "lambda_expression" | "anonymous_method_expression" => {
             if method == "Map" && is_branch_configuration(last, src) {
                 return;
@@ -350,12 +351,12 @@ pub(super) fn registration(
             l.handler_lambdas.insert(last.id(), label);
         }
         "identifier" | "member_access_expression" => {
-            let (qualifier, name) = match last.kind() {
+            let (qualifier, name) = match kind_of(last) {
                 "identifier" => (None, text(last, src).to_string()),
                 _ => {
                     let (r, m, _) = split_callee(last, src);
                     let q = r.map(|r| {
-                        if r.kind() == "this_expression" {
+                        if kind_of(r) == "this_expression" {
                             String::new()
                         } else {
                             simple_name(text(r, src))
@@ -380,23 +381,23 @@ pub(super) fn registration(
 /// `app.Map("/branch", branch => { ... })` configures a pipeline branch; it is not a handler.
 fn is_branch_configuration(lambda: Node, src: &str) -> bool {
     let is_async =
-        named_children(lambda).any(|c| c.kind() == "modifier" && text(c, src) == "async");
+        named_children(lambda).any(|c| kind_of(c) == "modifier" && text(c, src) == "async");
     let param = field(lambda, "parameters");
-    !is_async && param.is_some_and(|p| p.kind() == "implicit_parameter")
+    !is_async && param.is_some_and(|p| kind_of(p) == "implicit_parameter")
 }
 
 /// `app.Use(async (context, next) => ...)`, `app.Run(async context => ...)`: inline middleware.
 fn middleware_lambda(l: &mut Lowerer, args: Node) {
     let src = l.src;
     let Some(lambda) = named_children(args)
-        .filter(|c| c.kind() == "argument")
+        .filter(|c| kind_of(c) == "argument")
         .last()
         .and_then(|a| a.named_child(a.named_child_count().saturating_sub(1)))
-        .filter(|e| e.kind() == "lambda_expression")
+        .filter(|e| kind_of(e) == "lambda_expression")
     else {
         return;
     };
-    if named_children(lambda).any(|c| c.kind() == "modifier" && text(c, src) == "async") {
+    if named_children(lambda).any(|c| kind_of(c) == "modifier" && text(c, src) == "async") {
         l.handler_lambdas.insert(lambda.id(), String::new());
     }
 }

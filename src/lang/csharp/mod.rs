@@ -13,6 +13,7 @@ mod syntax;
 mod tasks;
 mod types;
 
+use crate::lang::kind_of;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -225,7 +226,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         {
             self.try_stack.pop();
         }
-        match node.kind() {
+        match kind_of(node) {
             "class_declaration"
             | "record_declaration"
             | "struct_declaration"
@@ -247,7 +248,7 @@ impl<'s, 't> Lowerer<'s, 't> {
             "property_declaration"
                 if node
                     .child_by_field_name("value")
-                    .is_some_and(|v| v.kind() == "arrow_expression_clause") =>
+                    .is_some_and(|v| kind_of(v) == "arrow_expression_clause") =>
             {
                 self.function(node)
             }
@@ -260,7 +261,7 @@ impl<'s, 't> Lowerer<'s, 't> {
             "await_expression" => self.await_expr(node),
             "assignment_expression" => self.assignment(node),
             "try_statement" => {
-                let has_catch = named_children(node).any(|c| c.kind() == "catch_clause");
+                let has_catch = named_children(node).any(|c| kind_of(c) == "catch_clause");
                 if let (true, Some(body)) = (has_catch, field(node, "body")) {
                     self.try_stack
                         .push((body.start_byte(), body.end_byte(), self.current_fn()));

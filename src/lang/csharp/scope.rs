@@ -1,6 +1,7 @@
 //! Variables and types: locals, parameters and fields with the type the file shows, and the
 //! normalized type of an expression (`db.Orders.Where(...)` is an `IQueryable`).
 
+use crate::lang::kind_of;
 use tree_sitter::Node;
 
 use super::syntax::{is_this, split_callee, strip};
@@ -50,12 +51,12 @@ impl<'t> Lowerer<'_, 't> {
         // Field declarations are read by the pre-scan.
         if self
             .parent_of(node)
-            .is_some_and(|p| matches!(p.kind(), "field_declaration" | "event_field_declaration"))
+            .is_some_and(|p| matches!(kind_of(p), "field_declaration" | "event_field_declaration"))
         {
             return;
         }
         let scope = self.current_fn();
-        for v in named_children(node).filter(|v| v.kind() == "variable_declarator") {
+        for v in named_children(node).filter(|v| kind_of(v) == "variable_declarator") {
             let Some(n) = field(v, "name") else {
                 continue;
             };
@@ -91,7 +92,7 @@ impl<'t> Lowerer<'_, 't> {
         let Some(left) = field(node, "left") else {
             return;
         };
-        if left.kind() != "identifier" {
+        if kind_of(left) != "identifier" {
             return;
         }
         let raw = field(node, "type").map(|t| text(t, src));
@@ -110,7 +111,7 @@ impl<'t> Lowerer<'_, 't> {
         let (Some(left), Some(right)) = (field(node, "left"), field(node, "right")) else {
             return;
         };
-        if left.kind() != "identifier" {
+        if kind_of(left) != "identifier" {
             return;
         }
         let name = text(left, src);
@@ -131,7 +132,7 @@ impl<'t> Lowerer<'_, 't> {
     /// when it is not a variable.
     pub(super) fn static_type(&self, node: Node<'t>) -> Option<String> {
         let src = self.src;
-        match node.kind() {
+        match kind_of(node) {
             "identifier" => {
                 let t = text(node, src);
                 if self.is_local(t) || self.member(t).is_some() {
@@ -147,14 +148,14 @@ impl<'t> Lowerer<'_, 't> {
                 other => other.to_string(),
             }),
             "generic_name" => {
-                let id = named_children(node).find(|c| c.kind() == "identifier")?;
+                let id = named_children(node).find(|c| kind_of(c) == "identifier")?;
                 self.static_type(id)
             }
             "member_access_expression" | "qualified_name" | "alias_qualified_name" => {
                 // `System.IO.File`: every segment an identifier, the root not a variable.
                 let mut n = node;
                 loop {
-                    match n.kind() {
+                    match kind_of(n) {
                         "member_access_expression" => n = field(n, "expression")?,
                         "qualified_name" => n = field(n, "qualifier")?,
                         "alias_qualified_name" => break,
@@ -169,7 +170,7 @@ impl<'t> Lowerer<'_, 't> {
                         _ => return None,
                     }
                 }
-                let last = match node.kind() {
+                let last = match kind_of(node) {
                     "member_access_expression" => field(node, "name")?,
                     "qualified_name" => field(node, "name")?,
                     _ => node,
@@ -196,7 +197,7 @@ impl<'t> Lowerer<'_, 't> {
         }
         let src = self.src;
         let node = strip(node);
-        match node.kind() {
+        match kind_of(node) {
             "identifier" => {
                 let t = text(node, src);
                 if let Some(v) = self.lookup(t) {
@@ -219,7 +220,7 @@ impl<'t> Lowerer<'_, 't> {
             "member_access_expression" => {
                 let expr = field(node, "expression")?;
                 let name = field(node, "name").map(|n| text(n, src))?;
-                if expr.kind() == "this_expression" {
+                if kind_of(expr) == "this_expression" {
                     return self.member(name).and_then(|v| v.ty);
                 }
                 let owner = self.expr_type_at(expr, depth + 1)?;
@@ -283,7 +284,7 @@ impl<'t> Lowerer<'_, 't> {
             }
             "await_expression" => {
                 let inner = strip(node.named_child(0)?);
-                if inner.kind() == "invocation_expression" {
+                if kind_of(inner) == "invocation_expression" {
                     let f = field(inner, "function")?;
                     let (_, method, _) = split_callee(f, src);
                     if method == "CreateDbContextAsync" {
@@ -330,11 +331,11 @@ impl<'t> Lowerer<'_, 't> {
         let src = self.src;
         let declarator = self
             .parent_of(node)
-            .filter(|p| p.kind() == "variable_declarator")?;
+            .filter(|p| kind_of(p) == "variable_declarator")?;
         let declaration = self
             .parent_of(declarator)
-            .filter(|p| p.kind() == "variable_declaration")?;
+            .filter(|p| kind_of(p) == "variable_declaration")?;
         let t = field(declaration, "type")?;
-        (t.kind() != "implicit_type").then(|| text(t, src).to_string())
+        (kind_of(t) != "implicit_type").then(|| text(t, src).to_string())
     }
 }

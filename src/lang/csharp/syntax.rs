@@ -1,5 +1,6 @@
 //! Small helpers over C# syntax nodes.
 
+use crate::lang::kind_of;
 use tree_sitter::Node;
 
 use super::types::{self, named_children};
@@ -9,7 +10,7 @@ use crate::model::Span;
 /// Parentheses, casts, `!` and `?` wrappers around an expression.
 pub(super) fn strip(mut node: Node) -> Node {
     loop {
-        let next = match node.kind() {
+        let next = match kind_of(node) {
             "parenthesized_expression" => node.named_child(0),
             "postfix_unary_expression" if node.named_child_count() == 1 => node.named_child(0),
             "cast_expression" => field(node, "value"),
@@ -23,7 +24,7 @@ pub(super) fn strip(mut node: Node) -> Node {
 }
 
 pub(super) fn is_this(receiver: Option<Node>) -> bool {
-    receiver.is_some_and(|r| matches!(r.kind(), "this_expression" | "base_expression"))
+    receiver.is_some_and(|r| matches!(kind_of(r), "this_expression" | "base_expression"))
 }
 
 /// A callee's receiver, method name and generic argument:
@@ -32,11 +33,11 @@ pub(super) fn split_callee<'t>(
     function: Node<'t>,
     src: &str,
 ) -> (Option<Node<'t>>, String, Option<String>) {
-    let (receiver, name) = match function.kind() {
+    let (receiver, name) = match kind_of(function) {
         "member_access_expression" => (field(function, "expression"), field(function, "name")),
         "conditional_access_expression" => {
             let binding =
-                named_children(function).find(|c| c.kind() == "member_binding_expression");
+                named_children(function).find(|c| kind_of(c) == "member_binding_expression");
             (
                 field(function, "condition"),
                 binding.and_then(|b| field(b, "name")),
@@ -48,13 +49,13 @@ pub(super) fn split_callee<'t>(
     let Some(name) = name else {
         return (receiver, String::new(), None);
     };
-    match name.kind() {
+    match kind_of(name) {
         "generic_name" => {
             let id = named_children(name)
-                .find(|c| c.kind() == "identifier")
+                .find(|c| kind_of(c) == "identifier")
                 .map_or("", |i| text(i, src));
             let generic = named_children(name)
-                .find(|c| c.kind() == "type_argument_list")
+                .find(|c| kind_of(c) == "type_argument_list")
                 .and_then(|l| l.named_child(0))
                 .map(|t| text(t, src).to_string());
             (receiver, id.to_string(), generic)
@@ -68,7 +69,7 @@ pub(super) fn compact(function: Node, src: &str) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut node = function;
     for _ in 0..64 {
-        match node.kind() {
+        match kind_of(node) {
             "member_access_expression" => {
                 let name = node
                     .child_by_field_name("name")
@@ -88,7 +89,7 @@ pub(super) fn compact(function: Node, src: &str) -> String {
             }
             "conditional_access_expression" => {
                 let name = named_children(node)
-                    .find(|c| c.kind() == "member_binding_expression")
+                    .find(|c| kind_of(c) == "member_binding_expression")
                     .and_then(|b| field(b, "name"))
                     .map_or("", |n| text(n, src));
                 parts.push(format!("?{}", types::simple_name(name)));
@@ -135,7 +136,7 @@ pub(super) fn call_span(function: Node, receiver: Option<Node>, node: Node, src:
         .child_by_field_name("name")
         .or_else(|| {
             named_children(function)
-                .find(|c| c.kind() == "member_binding_expression")
+                .find(|c| kind_of(c) == "member_binding_expression")
                 .and_then(|b| field(b, "name"))
         })
         .unwrap_or(function);

@@ -1,6 +1,7 @@
 //! Tasks: what the file shows of an expression being a pending task, blocking waits on them
 //! (`.Result`, `.Wait()`, `.GetAwaiter().GetResult()`, `Task.WaitAll`), and tasks already complete.
 
+use crate::lang::kind_of;
 use tree_sitter::Node;
 
 use super::syntax::{call_span, is_this, split_callee, strip};
@@ -16,7 +17,7 @@ impl<'t> Lowerer<'_, 't> {
         // `t.ConfigureAwait(false)` is about `t`.
         let mut node = strip(node);
         for _ in 0..64 {
-            let inner = (node.kind() == "invocation_expression")
+            let inner = (kind_of(node) == "invocation_expression")
                 .then(|| field(node, "function"))
                 .flatten()
                 .map(|f| split_callee(f, src))
@@ -27,7 +28,7 @@ impl<'t> Lowerer<'_, 't> {
                 None => break,
             }
         }
-        match node.kind() {
+        match kind_of(node) {
             "identifier" => {
                 let name = text(node, src);
                 let at = node.start_byte();
@@ -48,7 +49,7 @@ impl<'t> Lowerer<'_, 't> {
                 let Some(e) = field(node, "expression").map(strip) else {
                     return TaskEvidence::Unknown;
                 };
-                if e.kind() == "identifier" && self.is_completed(text(e, src)) {
+                if kind_of(e) == "identifier" && self.is_completed(text(e, src)) {
                     TaskEvidence::Completed
                 } else {
                     TaskEvidence::Unknown
@@ -58,7 +59,7 @@ impl<'t> Lowerer<'_, 't> {
                 let (Some(e), Some(n)) = (field(node, "expression"), field(node, "name")) else {
                     return TaskEvidence::Unknown;
                 };
-                if e.kind() == "this_expression" {
+                if kind_of(e) == "this_expression" {
                     if self.is_completed(text(n, src)) {
                         return TaskEvidence::Completed;
                     }
@@ -153,7 +154,7 @@ impl<'t> Lowerer<'_, 't> {
             "GetResult" => {
                 // `x.GetAwaiter().GetResult()`: the evidence is about `x`.
                 let Some(r) = receiver.map(strip) else { return };
-                if r.kind() != "invocation_expression" {
+                if kind_of(r) != "invocation_expression" {
                     return;
                 }
                 let Some(f) = field(r, "function") else {
@@ -183,7 +184,7 @@ impl<'t> Lowerer<'_, 't> {
     /// Remember which call produced the task a wait is about, to copy its target at the end.
     fn wait_source(&mut self, source: Option<Node>) {
         if let Some(s) = source.map(strip) {
-            if s.kind() == "invocation_expression" {
+            if kind_of(s) == "invocation_expression" {
                 self.wait_sources.push((self.model.waits.len(), s.id()));
             }
         }
@@ -198,18 +199,18 @@ impl<'t> Lowerer<'_, 't> {
         if text(name, src) != "Result" {
             return;
         }
-        let receiver = if node.kind() == "member_access_expression" {
+        let receiver = if kind_of(node) == "member_access_expression" {
             field(node, "expression")
         } else {
             // `t?.Result`: conditional_access_expression(condition: t, member_binding_expression)
             self.parent_of(node)
-                .filter(|p| p.kind() == "conditional_access_expression")
+                .filter(|p| kind_of(p) == "conditional_access_expression")
                 .and_then(|p| field(p, "condition"))
         };
         let Some(receiver) = receiver else { return };
         // `context.Result = ...` writes a property; it does not wait.
         if let Some(p) = self.parent_of(node) {
-            if p.kind() == "assignment_expression" && field(p, "left") == Some(node) {
+            if kind_of(p) == "assignment_expression" && field(p, "left") == Some(node) {
                 return;
             }
         }
@@ -242,13 +243,13 @@ impl<'t> Lowerer<'_, 't> {
             return;
         };
         let mut done = Vec::new();
-        match inner.kind() {
+        match kind_of(inner) {
             "identifier" => done.push(text(inner, src).to_string()),
             "member_access_expression" => {
                 if let Some(n) = field(inner, "name") {
                     if inner
                         .child_by_field_name("expression")
-                        .is_some_and(|e| e.kind() == "this_expression")
+                        .is_some_and(|e| kind_of(e) == "this_expression")
                     {
                         done.push(text(n, src).to_string());
                     }
@@ -262,14 +263,14 @@ impl<'t> Lowerer<'_, 't> {
                     if let Some(args) = field(inner, "arguments") {
                         for a in named_children(args) {
                             if let Some(e) = a.named_child(0).map(strip) {
-                                if e.kind() == "identifier" {
+                                if kind_of(e) == "identifier" {
                                     done.push(text(e, src).to_string());
                                 }
                             }
                         }
                     }
                 } else if method == "ConfigureAwait" {
-                    if let Some(r) = receiver.map(strip).filter(|r| r.kind() == "identifier") {
+                    if let Some(r) = receiver.map(strip).filter(|r| kind_of(r) == "identifier") {
                         done.push(text(r, src).to_string());
                     }
                 }
@@ -304,7 +305,7 @@ impl<'t> Lowerer<'_, 't> {
             if budget == 0 {
                 break;
             }
-            match n.kind() {
+            match kind_of(n) {
                 "prefix_unary_expression" if text(n, src).starts_with('!') => continue,
                 "lambda_expression" => continue,
                 "member_access_expression" => {
@@ -314,7 +315,7 @@ impl<'t> Lowerer<'_, 't> {
                         name,
                         "IsCompleted" | "IsCompletedSuccessfully" | "IsFaulted" | "IsCanceled"
                     ) {
-                        if let Some(e) = e.filter(|e| e.kind() == "identifier") {
+                        if let Some(e) = e.filter(|e| kind_of(e) == "identifier") {
                             names.push(text(e, src).to_string());
                         }
                         continue;
@@ -328,9 +329,9 @@ impl<'t> Lowerer<'_, 't> {
                     if op == "==" {
                         if let (Some(l), Some(r)) = (l.map(strip), r.map(strip)) {
                             for (a, b) in [(l, r), (r, l)] {
-                                if a.kind() == "await_expression"
+                                if kind_of(a) == "await_expression"
                                     && text(a, src).contains("WhenAny")
-                                    && b.kind() == "identifier"
+                                    && kind_of(b) == "identifier"
                                 {
                                     names.push(text(b, src).to_string());
                                 }

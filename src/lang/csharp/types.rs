@@ -4,6 +4,7 @@
 //! the shapes that matter folded together: every EF Core context is `DbContext`, every `DbSet`
 //! and `IQueryable` is `IQueryable`.
 
+use crate::lang::kind_of;
 use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
@@ -131,7 +132,7 @@ pub fn declarations(root: Node, src: &str) -> Declarations {
     // Local functions inside method bodies are read when the method is entered.
     let mut stack = vec![root];
     while let Some(node) = stack.pop() {
-        match node.kind() {
+        match kind_of(node) {
             "using_directive" => using(&mut d, node, src),
             "class_declaration"
             | "record_declaration"
@@ -183,7 +184,7 @@ fn using(d: &mut Declarations, node: Node, src: &str) {
         .map(|n| text(n, src).to_string());
     for i in 0..node.child_count() {
         let Some(c) = node.child(i) else { continue };
-        match c.kind() {
+        match kind_of(c) {
             "static" => is_static = true,
             "qualified_name" | "identifier" | "generic_name" | "alias_qualified_name"
                 if Some(c) != field(node, "name") =>
@@ -212,7 +213,7 @@ fn class_info(node: Node, src: &str) -> ClassInfo {
         ..ClassInfo::default()
     };
     for c in named_children(node) {
-        match c.kind() {
+        match kind_of(c) {
             "attribute_list" => {
                 info.attrs.extend(attribute_names(c, src));
                 if info.route.is_none() {
@@ -221,7 +222,7 @@ fn class_info(node: Node, src: &str) -> ClassInfo {
             }
             "base_list" => {
                 for b in named_children(c) {
-                    if b.kind() != "argument_list" {
+                    if kind_of(b) != "argument_list" {
                         let t = text(b, src);
                         // `DbContext(options)` in a primary-constructor base.
                         let t = t.split('(').next().unwrap_or(t).trim();
@@ -230,7 +231,7 @@ fn class_info(node: Node, src: &str) -> ClassInfo {
                 }
             }
             "parameter_list" => {
-                for p in named_children(c).filter(|p| p.kind() == "parameter") {
+                for p in named_children(c).filter(|p| kind_of(p) == "parameter") {
                     if let (Some(n), Some(t)) = (field(p, "name"), field(p, "type")) {
                         info.members
                             .insert(text(n, src).to_string(), text(t, src).to_string());
@@ -244,16 +245,16 @@ fn class_info(node: Node, src: &str) -> ClassInfo {
         return info;
     };
     for m in named_children(body) {
-        match m.kind() {
+        match kind_of(m) {
             "field_declaration" | "event_field_declaration" => {
-                let Some(decl) = named_children(m).find(|c| c.kind() == "variable_declaration")
+                let Some(decl) = named_children(m).find(|c| kind_of(c) == "variable_declaration")
                 else {
                     continue;
                 };
                 let ty = decl
                     .child_by_field_name("type")
                     .map_or("", |t| text(t, src));
-                for v in named_children(decl).filter(|v| v.kind() == "variable_declarator") {
+                for v in named_children(decl).filter(|v| kind_of(v) == "variable_declarator") {
                     if let Some(n) = field(v, "name") {
                         info.members
                             .insert(text(n, src).to_string(), ty.to_string());
@@ -271,7 +272,7 @@ fn class_info(node: Node, src: &str) -> ClassInfo {
                 if let (Some(n), Some(t)) = (field(m, "name"), field(m, "type")) {
                     let name = text(n, src).to_string();
                     let bound = named_children(m)
-                        .filter(|c| c.kind() == "attribute_list")
+                        .filter(|c| kind_of(c) == "attribute_list")
                         .flat_map(|a| attribute_names(a, src))
                         .any(|a| a == "BindProperty");
                     if bound || info.attrs.iter().any(|a| a == "BindProperties") {
@@ -289,7 +290,7 @@ fn class_info(node: Node, src: &str) -> ClassInfo {
 /// `[Route("x"), HttpGet]` -> `Route`, `HttpGet` (without an `Attribute` suffix).
 pub fn attribute_names(list: Node, src: &str) -> Vec<String> {
     named_children(list)
-        .filter(|a| a.kind() == "attribute")
+        .filter(|a| kind_of(a) == "attribute")
         .filter_map(|a| field(a, "name"))
         .map(|n| {
             let s = simple_name(text(n, src));
@@ -301,15 +302,15 @@ pub fn attribute_names(list: Node, src: &str) -> Vec<String> {
 /// The first string argument of the named attribute in a list: `[Route("api/x")]` -> `api/x`.
 pub fn attribute_arg(list: Node, name: &str, src: &str) -> Option<String> {
     named_children(list)
-        .filter(|a| a.kind() == "attribute")
+        .filter(|a| kind_of(a) == "attribute")
         .find(|a| {
             field(*a, "name")
                 .is_some_and(|n| simple_name(text(n, src)).trim_end_matches("Attribute") == name)
         })
-        .and_then(|a| named_children(a).find(|c| c.kind() == "attribute_argument_list"))
+        .and_then(|a| named_children(a).find(|c| kind_of(c) == "attribute_argument_list"))
         .and_then(|args| named_children(args).next())
         .and_then(|arg| arg.named_child(0))
-        .filter(|e| e.kind().contains("string"))
+        .filter(|e| kind_of(e).contains("string"))
         .map(|e| crate::lang::unquote(text(e, src)).to_string())
 }
 

@@ -1,6 +1,7 @@
 //! What the Node.js frameworks make of functions: route registrations (Express, Koa, Fastify,
 //! Hapi, restify, `http.createServer`), Next.js route files, NestJS controllers, startup callbacks.
 
+use crate::lang::kind_of;
 use std::path::Path;
 
 use tree_sitter::Node;
@@ -63,7 +64,7 @@ pub(super) fn function_role(l: &mut Lowerer, node: Node, id: FnId) {
     if l.scopes.params(id).first().is_some_and(|p| p == "fastify") {
         l.model.functions[id].role = crate::model::Role::Startup;
     }
-    if node.kind() != "method_definition" {
+    if kind_of(node) != "method_definition" {
         return;
     }
     let decorators = decorators_of(node);
@@ -87,10 +88,10 @@ pub(super) fn function_role(l: &mut Lowerer, node: Node, id: FnId) {
 /// Decorators of a class member: children in some grammar versions, preceding siblings in others.
 fn decorators_of(node: Node) -> Vec<Node> {
     let mut out: Vec<Node> = named_children(node)
-        .filter(|c| c.kind() == "decorator")
+        .filter(|c| kind_of(c) == "decorator")
         .collect();
     let mut prev = node.prev_named_sibling();
-    while let Some(p) = prev.filter(|p| p.kind() == "decorator") {
+    while let Some(p) = prev.filter(|p| kind_of(p) == "decorator") {
         out.push(p);
         prev = p.prev_named_sibling();
     }
@@ -103,8 +104,8 @@ fn class_is_controller(l: &Lowerer, src: &str) -> bool {
         return false;
     };
     let mut candidates = decorators_of(class);
-    if let Some(export) = l.ancestor(2).filter(|p| p.kind() == "export_statement") {
-        candidates.extend(named_children(export).filter(|c| c.kind() == "decorator"));
+    if let Some(export) = l.ancestor(2).filter(|p| kind_of(p) == "export_statement") {
+        candidates.extend(named_children(export).filter(|c| kind_of(c) == "decorator"));
     }
     candidates.iter().any(|d| {
         text(*d, src)
@@ -119,13 +120,13 @@ pub(super) fn registration(l: &mut Lowerer, node: Node, callee: Node, args: Opti
     let src = l.src;
     let Some(args) = args else { return };
     let args: Vec<Node> = named_children(args)
-        .filter(|a| a.kind() != "comment")
+        .filter(|a| kind_of(a) != "comment")
         .collect();
     if args.is_empty() {
         return;
     }
     let scope = l.current_fn();
-    if callee.kind() != "member_expression" {
+    if kind_of(callee) != "member_expression" {
         return;
     }
     let method = field(callee, "property").map_or("", |p| text(p, src));
@@ -158,7 +159,7 @@ pub(super) fn registration(l: &mut Lowerer, node: Node, callee: Node, args: Opti
             });
         }
     };
-    let receiver_call_path = (receiver.kind() == "call_expression")
+    let receiver_call_path = (kind_of(receiver) == "call_expression")
         .then(|| {
             let f = field(receiver, "function")?;
             (last_segment(text(f, src)) == "route")
@@ -227,11 +228,11 @@ pub(super) fn registration(l: &mut Lowerer, node: Node, callee: Node, args: Opti
     } else if method == "route" {
         // Fastify / Hapi route objects: `{ method, url|path, handler, schema }`.
         for a in &args {
-            let objects: Vec<Node> = if a.kind() == "array" {
+            let objects: Vec<Node> = if kind_of(a) == "array" {
                 named_children(*a)
-                    .filter(|o| o.kind() == "object")
+                    .filter(|o| kind_of(o) == "object")
                     .collect()
-            } else if a.kind() == "object" {
+            } else if kind_of(a) == "object" {
                 vec![*a]
             } else {
                 vec![]
@@ -261,7 +262,7 @@ pub(super) fn registration(l: &mut Lowerer, node: Node, callee: Node, args: Opti
 }
 
 fn is_route_path(node: Node, src: &str) -> bool {
-    match node.kind() {
+    match kind_of(node) {
         "string" | "template_string" => {
             let s = unquote(text(node, src));
             s.starts_with('/') || s == "*"
@@ -274,7 +275,7 @@ fn is_route_path(node: Node, src: &str) -> bool {
 
 fn object_value<'t>(object: Node<'t>, key: &str, src: &str) -> Option<Node<'t>> {
     named_children(object).find_map(|p| {
-        (p.kind() == "pair" && field(p, "key").is_some_and(|k| unquote(text(k, src)) == key))
+        (kind_of(p) == "pair" && field(p, "key").is_some_and(|k| unquote(text(k, src)) == key))
             .then(|| field(p, "value"))
             .flatten()
     })
@@ -295,7 +296,7 @@ fn collect_handlers(
         if depth > 4 {
             continue;
         }
-        match n.kind() {
+        match kind_of(n) {
             "function_expression" | "function" | "arrow_function" | "generator_function" => {
                 out.push((HandlerRef::Node(n.id()), wrapped))
             }
@@ -304,7 +305,7 @@ fn collect_handlers(
             "call_expression" => {
                 // `controller.list.bind(controller)`: the method itself, not a wrapper.
                 if let Some(bound) = field(n, "function")
-                    .filter(|f| f.kind() == "member_expression")
+                    .filter(|f| kind_of(f) == "member_expression")
                     .filter(|f| field(*f, "property").is_some_and(|p| text(p, src) == "bind"))
                     .and_then(|f| field(f, "object"))
                 {
@@ -318,7 +319,7 @@ fn collect_handlers(
                 if let Some(a) = field(n, "arguments") {
                     for c in named_children(a) {
                         if matches!(
-                            c.kind(),
+                            kind_of(c),
                             "function_expression"
                                 | "function"
                                 | "arrow_function"
@@ -331,7 +332,7 @@ fn collect_handlers(
                 }
             }
             "object" => {
-                for p in named_children(n).filter(|p| p.kind() == "pair") {
+                for p in named_children(n).filter(|p| kind_of(p) == "pair") {
                     let key = field(p, "key").map_or("", |k| unquote(text(k, src)));
                     let Some(v) = field(p, "value") else {
                         continue;
@@ -347,7 +348,7 @@ fn collect_handlers(
                     }
                 }
                 // `{ handler() { ... } }`
-                for m in named_children(n).filter(|p| p.kind() == "method_definition") {
+                for m in named_children(n).filter(|p| kind_of(p) == "method_definition") {
                     if field(m, "name").is_some_and(|k| text(k, src) == "handler") {
                         out.push((HandlerRef::Node(m.id()), wrapped));
                     }

@@ -1,6 +1,7 @@
 //! Guard clauses: `if (<check of request input>) { <answer with a status> }`, and the access
 //! paths of request input that variables hold (`const { email } = req.body`).
 
+use crate::lang::kind_of;
 use tree_sitter::Node;
 
 use crate::lang::field;
@@ -30,7 +31,7 @@ pub(super) fn if_statement(l: &mut Lowerer, node: Node) {
 /// Koa's `ctx.assert(<check>, 400, message)`: a guard in one call.
 pub(super) fn assert_call(l: &mut Lowerer, node: Node, callee: Node, args: Option<Node>) {
     let Some(in_fn) = l.current_fn() else { return };
-    if callee.kind() != "member_expression" || !text(callee, l.src).ends_with(".assert") {
+    if kind_of(callee) != "member_expression" || !text(callee, l.src).ends_with(".assert") {
         return;
     }
     let Some(args) = args else { return };
@@ -59,7 +60,7 @@ fn record(l: &mut Lowerer, in_fn: crate::model::FnId, condition: Node, status: u
         if budget == 0 {
             break;
         }
-        match n.kind() {
+        match kind_of(n) {
             "unary_expression" | "binary_expression" | "regex" => checks = true,
             "identifier" => {
                 if let Some(p) = read_path(l, n) {
@@ -70,7 +71,7 @@ fn record(l: &mut Lowerer, in_fn: crate::model::FnId, condition: Node, status: u
             "arrow_function" | "function_expression" => continue,
             _ => {}
         }
-        if n.kind() == "call_expression" || n.kind() == "member_expression" {
+        if kind_of(n) == "call_expression" || kind_of(n) == "member_expression" {
             let t = text(n, l.src);
             if [
                 ".test",
@@ -107,13 +108,13 @@ fn read_path(l: &Lowerer, ident: Node) -> Option<String> {
     let src = l.src;
     // Only roots: not the `email` of `req.body.email`.
     if let Some(p) = ident.parent() {
-        if p.kind() == "member_expression" && field(p, "object") != Some(ident) {
+        if kind_of(p) == "member_expression" && field(p, "object") != Some(ident) {
             return None;
         }
     }
     let mut top = ident;
     while let Some(p) = top.parent() {
-        if p.kind() == "member_expression" && field(p, "object") == Some(top) {
+        if kind_of(p) == "member_expression" && field(p, "object") == Some(top) {
             top = p;
         } else {
             break;
@@ -146,7 +147,7 @@ pub(super) fn input_path(l: &Lowerer, value: Node) -> Option<String> {
     let mut node = value;
     let mut suffix: Vec<String> = Vec::new();
     for _ in 0..32 {
-        match node.kind() {
+        match kind_of(node) {
             "await_expression"
             | "parenthesized_expression"
             | "as_expression"
@@ -159,7 +160,7 @@ pub(super) fn input_path(l: &Lowerer, value: Node) -> Option<String> {
             }
             "call_expression" => {
                 let f = field(node, "function")?;
-                if f.kind() != "member_expression" {
+                if kind_of(f) != "member_expression" {
                     return None;
                 }
                 suffix.push(format!("{}()", last_segment(text(f, src))));
@@ -199,7 +200,7 @@ fn answered_status(branch: Node, src: &str) -> Option<u16> {
     let mut found = None;
     while let Some(n) = stack.pop() {
         budget = budget.checked_sub(1)?;
-        let status = match n.kind() {
+        let status = match kind_of(n) {
             "arrow_function" | "function_expression" | "function_declaration" => continue,
             "call_expression" | "new_expression" => {
                 let callee = field(n, "function").or_else(|| field(n, "constructor"));
@@ -252,7 +253,7 @@ fn answered_status(branch: Node, src: &str) -> Option<u16> {
 }
 
 fn status_literal(node: Node, src: &str) -> Option<u16> {
-    if node.kind() == "number" {
+    if kind_of(node) == "number" {
         return text(node, src)
             .parse()
             .ok()

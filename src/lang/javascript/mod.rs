@@ -7,6 +7,7 @@ mod frameworks;
 mod guards;
 mod scope;
 
+use crate::lang::kind_of;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -225,7 +226,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         if !node.is_named() {
             return;
         }
-        match node.kind() {
+        match kind_of(node) {
             "function_declaration"
             | "generator_function_declaration"
             | "function_expression"
@@ -240,7 +241,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                     self.current_fn(),
                     name,
                     Binding::Class(name.to_string()),
-                    node.kind() != "class",
+                    kind_of(node) != "class",
                 );
             }
             // `private readonly users: UsersService;`
@@ -284,8 +285,8 @@ impl<'s, 't> Lowerer<'s, 't> {
         let parent = self.current_fn();
         let is_async = (0..node.child_count())
             .filter_map(|i| node.child(i))
-            .take_while(|c| c.kind() != "formal_parameters" && c.kind() != "identifier")
-            .any(|c| c.kind() == "async");
+            .take_while(|c| kind_of(c) != "formal_parameters" && kind_of(c) != "identifier")
+            .any(|c| kind_of(c) == "async");
         let params = field(node, "parameters").or_else(|| field(node, "parameter"));
         let body = field(node, "body");
         let head_end = params
@@ -299,13 +300,13 @@ impl<'s, 't> Lowerer<'s, 't> {
             .rev()
             .find(|p| {
                 !matches!(
-                    p.kind(),
+                    kind_of(*p),
                     "parenthesized_expression" | "as_expression" | "satisfies_expression"
                 )
             })
             .copied();
         if name.is_none() {
-            name = container.and_then(|c| match c.kind() {
+            name = container.and_then(|c| match kind_of(c) {
                 "variable_declarator" | "public_field_definition" | "field_definition" => {
                     field(c, "name")
                         .or_else(|| field(c, "property"))
@@ -321,7 +322,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         // A callback: which call it is handed to, and whether that call runs it inline.
         let mut passed_to = None;
         let mut runs = Runs::Own;
-        if self.ancestor(0).is_some_and(|p| p.kind() == "arguments") {
+        if self.ancestor(0).is_some_and(|p| kind_of(p) == "arguments") {
             if let Some(call) = self.ancestor(1) {
                 let callee = field(call, "function").or_else(|| field(call, "constructor"));
                 if let Some(callee) = callee {
@@ -329,7 +330,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                     if INLINE_CALLBACK_METHODS.contains(&method.as_str()) {
                         runs = Runs::Inline;
                     }
-                    passed_to = Some(if call.kind() == "new_expression" {
+                    passed_to = Some(if kind_of(call) == "new_expression" {
                         format!("new {}", text(callee, src))
                     } else {
                         method
@@ -337,12 +338,12 @@ impl<'s, 't> Lowerer<'s, 't> {
                 }
             }
         }
-        let class = if node.kind() == "method_definition" {
+        let class = if kind_of(node) == "method_definition" {
             self.current_class().map(str::to_string)
         } else {
             None
         };
-        let role = match (node.kind(), name.as_deref()) {
+        let role = match (kind_of(node), name.as_deref()) {
             (
                 "method_definition",
                 Some("constructor" | "onModuleInit" | "onApplicationBootstrap"),
@@ -367,7 +368,7 @@ impl<'s, 't> Lowerer<'s, 't> {
             runs,
             awaits_outside_try: false,
             // Until an await, throw or returned call outside try/catch says otherwise.
-            body_guarded: is_async && body.is_some_and(|b| b.kind() == "statement_block"),
+            body_guarded: is_async && body.is_some_and(|b| kind_of(b) == "statement_block"),
             passed_to,
             class,
             async_void: false,
@@ -375,11 +376,11 @@ impl<'s, 't> Lowerer<'s, 't> {
         self.node_fn.insert(node.id(), id);
         // The function's own name is visible where it is declared.
         if let Some(n) = &name {
-            match node.kind() {
+            match kind_of(node) {
                 "function_declaration" | "generator_function_declaration" => {
                     self.scopes.declare(parent, n, Binding::Function(id), true)
                 }
-                _ if container.is_some_and(|c| c.kind() == "variable_declarator") => {
+                _ if container.is_some_and(|c| kind_of(c) == "variable_declarator") => {
                     self.scopes.declare(parent, n, Binding::Function(id), true)
                 }
                 _ => {}
@@ -391,12 +392,12 @@ impl<'s, 't> Lowerer<'s, 't> {
             (self.ancestor(0), self.ancestor(1), self.ancestor(2))
         {
             let first = args.named_child(0).is_some_and(|a| a.id() == node.id());
-            if args.kind() == "arguments"
-                && call.kind() == "call_expression"
-                && decl.kind() == "variable_declarator"
+            if kind_of(args) == "arguments"
+                && kind_of(call) == "call_expression"
+                && kind_of(decl) == "variable_declarator"
                 && first
             {
-                if let Some(n) = field(decl, "name").filter(|n| n.kind() == "identifier") {
+                if let Some(n) = field(decl, "name").filter(|n| kind_of(n) == "identifier") {
                     self.scopes
                         .declare(parent, text(n, src), Binding::Function(id), true);
                 }
@@ -412,7 +413,7 @@ impl<'s, 't> Lowerer<'s, 't> {
     /// Parameters shadow imports; decorated ones (`@Body() dto`) are request input.
     fn parameters(&mut self, id: FnId, params: Node) {
         let src = self.src;
-        if params.kind() == "identifier" {
+        if kind_of(params) == "identifier" {
             self.scopes
                 .declare(Some(id), text(params, src), Binding::Value, false);
             return;
@@ -420,18 +421,18 @@ impl<'s, 't> Lowerer<'s, 't> {
         let mut names = Vec::new();
         for p in named_children(params) {
             let decorator = named_children(p)
-                .find(|c| c.kind() == "decorator")
+                .find(|c| kind_of(c) == "decorator")
                 .map(|d| text(d, src).trim_start_matches('@').to_string());
             let pattern = field(p, "pattern")
                 .or_else(|| field(p, "left"))
                 .unwrap_or(p);
             // `constructor(private readonly users: UsersService)`: a field with a type.
             let is_property = named_children(p)
-                .any(|c| matches!(c.kind(), "accessibility_modifier" | "readonly"))
+                .any(|c| matches!(kind_of(c), "accessibility_modifier" | "readonly"))
                 || (0..p.child_count())
                     .filter_map(|i| p.child(i))
-                    .any(|c| c.kind() == "readonly");
-            if is_property && pattern.kind() == "identifier" {
+                    .any(|c| kind_of(c) == "readonly");
+            if is_property && kind_of(pattern) == "identifier" {
                 let class = self.current_class().map(str::to_string);
                 let ty = field(p, "type").and_then(|t| type_name(t, src));
                 if let (Some(class), Some(ty)) = (class, ty) {
@@ -459,7 +460,7 @@ impl<'s, 't> Lowerer<'s, 't> {
 
     fn call(&mut self, node: Node) {
         let src = self.src;
-        let construct = node.kind() == "new_expression";
+        let construct = kind_of(node) == "new_expression";
         let Some(callee) = field(node, "function").or_else(|| field(node, "constructor")) else {
             return;
         };
@@ -468,7 +469,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         let first = args.and_then(|a| a.named_child(0));
         let first_arg = first.map(|f| {
             let t = text(f, src);
-            let t = if matches!(f.kind(), "string" | "template_string") {
+            let t = if matches!(kind_of(f), "string" | "template_string") {
                 unquote(t)
             } else {
                 t
@@ -478,12 +479,12 @@ impl<'s, 't> Lowerer<'s, 't> {
         let arg_count = args.map_or(0, |a| a.named_child_count() as u32);
         let callback_arg = args
             .and_then(|a| a.named_child(a.named_child_count().saturating_sub(1)))
-            .is_some_and(|last| match last.kind() {
+            .is_some_and(|last| match kind_of(last) {
                 // A Node-style callback takes the error first: `(err, rows) => ...`.
                 "function_expression" | "function" | "arrow_function" => {
                     let params = field(last, "parameters").or_else(|| field(last, "parameter"));
                     let first = params.and_then(|p| {
-                        if p.kind() == "identifier" {
+                        if kind_of(p) == "identifier" {
                             Some(p)
                         } else {
                             p.named_child(0)
@@ -503,7 +504,7 @@ impl<'s, 't> Lowerer<'s, 't> {
             text: call_text,
             construct,
             // TypeScript parses `await f<T>(x)` as a call of `await f`.
-            result: if callee.kind() == "await_expression" {
+            result: if kind_of(callee) == "await_expression" {
                 Use::Awaited
             } else {
                 self.result_use(node)
@@ -529,7 +530,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         if let Some(args) = args {
             let method = last_segment(text(callee, src));
             if KEEPING_METHODS.contains(&method) {
-                for a in named_children(args).filter(|a| a.kind() == "identifier") {
+                for a in named_children(args).filter(|a| kind_of(a) == "identifier") {
                     self.kept_locals
                         .push((self.current_fn(), text(a, src).to_string()));
                 }
@@ -545,7 +546,7 @@ impl<'s, 't> Lowerer<'s, 't> {
     fn result_use(&self, node: Node) -> Use {
         let mut child = node;
         for p in self.parents.iter().rev().copied() {
-            match p.kind() {
+            match kind_of(p) {
                 "parenthesized_expression"
                 | "as_expression"
                 | "non_null_expression"
@@ -553,7 +554,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                 | "type_assertion"
                 | "ternary_expression" => {}
                 "binary_expression" => {
-                    let op = field(p, "operator").map(|o| o.kind());
+                    let op = field(p, "operator").map(kind_of);
                     if !matches!(op, Some("||" | "??" | "&&")) {
                         return Use::Other;
                     }
@@ -566,7 +567,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                         .rev()
                         .skip_while(|a| a.id() != p.id())
                         .nth(1);
-                    return match outer.map(|o| o.kind()) {
+                    return match outer.map(kind_of) {
                         Some("return_statement" | "arrow_function") => Use::Returned,
                         _ => Use::Awaited,
                     };
@@ -598,7 +599,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                 "assignment_expression" | "augmented_assignment_expression" => {
                     let left = field(p, "left");
                     return match left {
-                        Some(l) if l.kind() == "identifier" => {
+                        Some(l) if kind_of(l) == "identifier" => {
                             if self
                                 .scopes
                                 .declared_in(self.current_fn(), text(l, self.src))
@@ -634,7 +635,7 @@ impl<'s, 't> Lowerer<'s, 't> {
 
     /// `throw`, or `return <call>`, outside try/catch: the async function can reject.
     fn may_reject(&mut self, node: Node) {
-        let returns_call = node.kind() != "return_statement"
+        let returns_call = kind_of(node) != "return_statement"
             || node.named_child(0).is_some_and(|v| {
                 matches!(
                     skip_wrappers_down(v).kind(),
@@ -647,8 +648,8 @@ impl<'s, 't> Lowerer<'s, 't> {
             }
         }
         // `return client;` hands a local to the caller.
-        if node.kind() == "return_statement" {
-            if let Some(v) = node.named_child(0).filter(|v| v.kind() == "identifier") {
+        if kind_of(node) == "return_statement" {
+            if let Some(v) = node.named_child(0).filter(|v| kind_of(v) == "identifier") {
                 self.returned_locals
                     .push((self.current_fn(), text(v, self.src).to_string()));
             }
@@ -660,7 +661,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         let covered = self.uncovered(node).is_none();
         // `await x.catch(...)` handles its own rejection.
         let caught = node.named_child(0).is_some_and(|e| {
-            e.kind() == "call_expression"
+            kind_of(e) == "call_expression"
                 && field(e, "function").is_some_and(|c| last_segment(text(c, self.src)) == "catch")
         });
         if !covered && !caught {
@@ -676,9 +677,9 @@ impl<'s, 't> Lowerer<'s, 't> {
         };
         let module = unquote(text(source, src)).to_string();
         self.model.imports.push(scope::normalize_module(&module));
-        for clause in named_children(node).filter(|c| c.kind() == "import_clause") {
+        for clause in named_children(node).filter(|c| kind_of(c) == "import_clause") {
             for part in named_children(clause) {
-                match part.kind() {
+                match kind_of(part) {
                     "identifier" => self.scopes.declare(
                         None,
                         text(part, src),
@@ -686,7 +687,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                         true,
                     ),
                     "namespace_import" => {
-                        if let Some(n) = named_children(part).find(|c| c.kind() == "identifier") {
+                        if let Some(n) = named_children(part).find(|c| kind_of(c) == "identifier") {
                             self.scopes.declare(
                                 None,
                                 text(n, src),
@@ -696,7 +697,8 @@ impl<'s, 't> Lowerer<'s, 't> {
                         }
                     }
                     "named_imports" => {
-                        for spec in named_children(part).filter(|c| c.kind() == "import_specifier")
+                        for spec in
+                            named_children(part).filter(|c| kind_of(c) == "import_specifier")
                         {
                             let Some(name) = field(spec, "name") else {
                                 continue;
@@ -724,13 +726,13 @@ impl<'s, 't> Lowerer<'s, 't> {
         let scope = self.current_fn();
         let value = field(node, "value").map(skip_wrappers_down);
         if let Some(v) = value {
-            let v = if v.kind() == "await_expression" {
+            let v = if kind_of(v) == "await_expression" {
                 v.named_child(0).unwrap_or(v)
             } else {
                 v
             };
-            if matches!(v.kind(), "call_expression" | "new_expression")
-                && name.kind() == "identifier"
+            if matches!(kind_of(v), "call_expression" | "new_expression")
+                && kind_of(name) == "identifier"
             {
                 self.assigned_from_call
                     .push((v.id(), scope, text(name, src).to_string()));
@@ -739,7 +741,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         // `require('x')`, `require('x').y`, `await import('x')`
         if let Some((module, member)) = value.and_then(|v| scope::required_module(v, src)) {
             self.model.imports.push(scope::normalize_module(&module));
-            match name.kind() {
+            match kind_of(name) {
                 "identifier" => self.scopes.declare(
                     scope,
                     text(name, src),
@@ -765,11 +767,11 @@ impl<'s, 't> Lowerer<'s, 't> {
             return;
         }
         let input = value.and_then(|v| guards::input_path(self, v));
-        match name.kind() {
+        match kind_of(name) {
             "identifier" => {
                 let binding = match (input, value) {
                     (Some(path), _) => Binding::Input(path),
-                    (None, Some(v)) if v.kind() == "new_expression" => field(v, "constructor")
+                    (None, Some(v)) if kind_of(v) == "new_expression" => field(v, "constructor")
                         .map(|c| {
                             let (root, members, _) = scope::decompose(c, src);
                             Binding::Instance(root, members)
@@ -780,7 +782,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                 self.scopes.declare(scope, text(name, src), binding, true);
             }
             "object_pattern" | "array_pattern" => {
-                let pairs = if name.kind() == "object_pattern" {
+                let pairs = if kind_of(name) == "object_pattern" {
                     object_pattern_pairs(name, src)
                 } else {
                     let mut idents = Vec::new();
@@ -806,7 +808,7 @@ impl<'s, 't> Lowerer<'s, 't> {
             return;
         };
         let left_text = text(left, src);
-        if left.kind() == "member_expression" && right.kind() == "identifier" {
+        if kind_of(left) == "member_expression" && kind_of(right) == "identifier" {
             self.kept_locals
                 .push((self.current_fn(), text(right, src).to_string()));
         }
@@ -817,10 +819,10 @@ impl<'s, 't> Lowerer<'s, 't> {
             _ => return,
         };
         let right = skip_wrappers_down(right);
-        match (export_name, right.kind()) {
+        match (export_name, kind_of(right)) {
             (None, "object") => {
                 for prop in named_children(right) {
-                    match prop.kind() {
+                    match kind_of(prop) {
                         "shorthand_property_identifier" => {
                             let n = text(prop, src).to_string();
                             self.pending_exports.push((
@@ -864,9 +866,9 @@ impl<'s, 't> Lowerer<'s, 't> {
         let src = self.src;
         let is_default = (0..node.child_count())
             .filter_map(|i| node.child(i))
-            .any(|c| c.kind() == "default");
+            .any(|c| kind_of(c) == "default");
         if let Some(decl) = field(node, "declaration") {
-            match decl.kind() {
+            match kind_of(decl) {
                 "function_declaration" | "generator_function_declaration" => {
                     let name = field(decl, "name").map(|n| text(n, src).to_string());
                     let export = if is_default {
@@ -893,7 +895,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                     }
                 }
                 "lexical_declaration" | "variable_declaration" => {
-                    for d in named_children(decl).filter(|d| d.kind() == "variable_declarator") {
+                    for d in named_children(decl).filter(|d| kind_of(d) == "variable_declarator") {
                         if let (Some(n), Some(v)) = (field(d, "name"), field(d, "value")) {
                             let r = handler_ref(skip_wrappers_down(v), src);
                             self.pending_exports
@@ -906,8 +908,8 @@ impl<'s, 't> Lowerer<'s, 't> {
         } else if let Some(value) = field(node, "value") {
             let r = handler_ref(skip_wrappers_down(value), src);
             self.pending_exports.push(("default".to_string(), r, None));
-        } else if let Some(clause) = named_children(node).find(|c| c.kind() == "export_clause") {
-            for spec in named_children(clause).filter(|c| c.kind() == "export_specifier") {
+        } else if let Some(clause) = named_children(node).find(|c| kind_of(c) == "export_clause") {
+            for spec in named_children(clause).filter(|c| kind_of(c) == "export_specifier") {
                 let Some(name) = field(spec, "name") else {
                     continue;
                 };
@@ -1018,7 +1020,7 @@ fn type_name<'s>(annotation: Node, src: &'s str) -> Option<&'s str> {
 
 fn skip_wrappers_down(mut node: Node) -> Node {
     while matches!(
-        node.kind(),
+        kind_of(node),
         "parenthesized_expression"
             | "as_expression"
             | "non_null_expression"
@@ -1035,18 +1037,18 @@ fn skip_wrappers_down(mut node: Node) -> Node {
 
 fn handler_ref(node: Node, src: &str) -> HandlerRef {
     if matches!(
-        node.kind(),
+        kind_of(node),
         "function_expression" | "function" | "arrow_function" | "generator_function"
     ) {
         return HandlerRef::Node(node.id());
     }
     // `export default fp(plugin)`, `module.exports = wrap(handler)`: the wrapped function.
-    if node.kind() == "call_expression" {
+    if kind_of(node) == "call_expression" {
         let inner = field(node, "arguments")
             .and_then(|a| named_children(a).next())
             .filter(|a| {
                 matches!(
-                    a.kind(),
+                    kind_of(a),
                     "identifier" | "function_expression" | "function" | "arrow_function"
                 )
             });
@@ -1066,7 +1068,7 @@ fn last_segment(s: &str) -> &str {
 fn pattern_names(node: Node, src: &str, out: &mut Vec<String>) {
     let mut stack = vec![node];
     while let Some(n) = stack.pop() {
-        match n.kind() {
+        match kind_of(n) {
             "identifier" | "shorthand_property_identifier_pattern" => {
                 out.push(text(n, src).to_string())
             }
@@ -1093,7 +1095,7 @@ fn pattern_names(node: Node, src: &str, out: &mut Vec<String>) {
 fn object_pattern_pairs(node: Node, src: &str) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
     for p in named_children(node) {
-        match p.kind() {
+        match kind_of(p) {
             "shorthand_property_identifier_pattern" => {
                 let n = text(p, src).to_string();
                 pairs.push((n.clone(), n));
@@ -1106,12 +1108,12 @@ fn object_pattern_pairs(node: Node, src: &str) -> Vec<(String, String)> {
             }
             "pair_pattern" => {
                 if let (Some(k), Some(v)) = (field(p, "key"), field(p, "value")) {
-                    let v = if v.kind() == "assignment_pattern" {
+                    let v = if kind_of(v) == "assignment_pattern" {
                         field(v, "left").unwrap_or(v)
                     } else {
                         v
                     };
-                    if v.kind() == "identifier" {
+                    if kind_of(v) == "identifier" {
                         pairs.push((unquote(text(k, src)).to_string(), text(v, src).to_string()));
                     }
                 }

@@ -1,6 +1,7 @@
 //! Bindings per function scope and the resolution of callees to canonical names
 //! (`rf` -> `fs.readFileSync` after `import { readFileSync as rf } from 'node:fs'`).
 
+use crate::lang::kind_of;
 use std::collections::HashMap;
 
 use tree_sitter::Node;
@@ -360,7 +361,7 @@ pub fn decompose(node: Node, src: &str) -> (Root, Vec<String>, Option<usize>) {
         if depth > 64 {
             break Root::Other;
         }
-        match node.kind() {
+        match kind_of(node) {
             "member_expression" => {
                 let Some(prop) = field(node, "property") else {
                     break Root::Other;
@@ -402,13 +403,13 @@ fn require_spec(node: Node, src: &str) -> Option<String> {
         return None;
     }
     let arg = field(node, "arguments")?.named_child(0)?;
-    (arg.kind() == "string").then(|| unquote(text(arg, src)).to_string())
+    (kind_of(arg) == "string").then(|| unquote(text(arg, src)).to_string())
 }
 
 /// A declarator value that loads a module: `require('x')`, `require('x').y.z`, `await import('x')`.
 pub fn required_module(value: Node, src: &str) -> Option<(String, Option<String>)> {
     let (root, members, _) = decompose(value, src);
-    match (root, value.kind()) {
+    match (root, kind_of(value)) {
         (Root::Module(spec), "call_expression" | "member_expression" | "await_expression") => {
             let member = (!members.is_empty()).then(|| members.join("."));
             Some((spec, member))

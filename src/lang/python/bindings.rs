@@ -2,6 +2,7 @@
 //! and request input they give names.
 
 use crate::lang::field;
+use crate::lang::kind_of;
 use tree_sitter::Node;
 
 use super::calls::decompose;
@@ -17,10 +18,10 @@ impl<'s, 't> Lowerer<'s, 't> {
         let src = self.src;
         let mut names = Vec::new();
         for (i, p) in named_children(params).enumerate() {
-            let (name, annotation, default) = match p.kind() {
+            let (name, annotation, default) = match kind_of(p) {
                 "identifier" => (Some(p), None, None),
                 "typed_parameter" => (
-                    named_children(p).find(|c| c.kind() == "identifier"),
+                    named_children(p).find(|c| kind_of(c) == "identifier"),
                     field(p, "type"),
                     None,
                 ),
@@ -29,7 +30,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                     (field(p, "name"), field(p, "type"), field(p, "value"))
                 }
                 "list_splat_pattern" | "dictionary_splat_pattern" => (
-                    named_children(p).find(|c| c.kind() == "identifier"),
+                    named_children(p).find(|c| kind_of(c) == "identifier"),
                     None,
                     None,
                 ),
@@ -57,7 +58,7 @@ impl<'s, 't> Lowerer<'s, 't> {
     ) -> Binding {
         let src = self.src;
         let default_callee = default
-            .filter(|d| d.kind() == "call")
+            .filter(|d| kind_of(d) == "call")
             .and_then(|d| field(d, "function"))
             .map(|f| last_segment(text(f, src)).to_string());
         let annotation_chain = annotation.and_then(|a| annotation_chain(a, src));
@@ -114,9 +115,9 @@ impl<'s, 't> Lowerer<'s, 't> {
     pub(super) fn import(&mut self, node: Node) {
         let src = self.src;
         let scope = self.scope_at(node.start_byte());
-        if node.kind() == "import_statement" {
+        if kind_of(node) == "import_statement" {
             for n in named_children(node) {
-                match n.kind() {
+                match kind_of(n) {
                     "dotted_name" => {
                         let full = text(n, src).to_string();
                         let first = full.split('.').next().unwrap_or("").to_string();
@@ -148,7 +149,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         }
         let mut cursor = node.walk();
         for n in node.children_by_field_name("name", &mut cursor) {
-            let (name, alias) = match n.kind() {
+            let (name, alias) = match kind_of(n) {
                 "dotted_name" => (n, n),
                 "aliased_import" => match (field(n, "name"), field(n, "alias")) {
                     (Some(a), Some(b)) => (a, b),
@@ -179,8 +180,8 @@ impl<'s, 't> Lowerer<'s, 't> {
         let scope = self.scope_at(node.start_byte());
         let class_body = self.class_body_at(node.start_byte());
         // `a, b = x.get("a"), x.get("b")`: each name gets its own value.
-        if let Some(r) = right.filter(|r| matches!(r.kind(), "expression_list" | "tuple")) {
-            if matches!(left.kind(), "pattern_list" | "tuple_pattern" | "tuple")
+        if let Some(r) = right.filter(|r| matches!(kind_of(r), "expression_list" | "tuple")) {
+            if matches!(kind_of(left), "pattern_list" | "tuple_pattern" | "tuple")
                 && left.named_child_count() == r.named_child_count()
             {
                 let pairs: Vec<(Node, Node)> =
@@ -215,7 +216,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         class_body: Option<usize>,
     ) {
         let src = self.src;
-        match left.kind() {
+        match kind_of(left) {
             "identifier" => {
                 let name = text(left, src);
                 match class_body {
@@ -233,7 +234,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                 else {
                     return;
                 };
-                if obj.kind() != "identifier" {
+                if kind_of(obj) != "identifier" {
                     return;
                 }
                 if let Some(Binding::SelfOf(c)) =
@@ -269,7 +270,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         }
         let mut v = value;
         for _ in 0..16 {
-            match v.kind() {
+            match kind_of(v) {
                 "await" | "parenthesized_expression" => match v.named_child(0) {
                     Some(c) => v = c,
                     None => return Binding::Value,
@@ -296,11 +297,11 @@ impl<'s, 't> Lowerer<'s, 't> {
                     if let Some(i) = handed {
                         let callable = field(v, "arguments").and_then(|a| {
                             named_children(a)
-                                .filter(|c| c.kind() != "keyword_argument")
+                                .filter(|c| kind_of(c) != "keyword_argument")
                                 .nth(i)
                         });
                         if let Some(c) =
-                            callable.filter(|c| matches!(c.kind(), "identifier" | "attribute"))
+                            callable.filter(|c| matches!(kind_of(c), "identifier" | "attribute"))
                         {
                             let (root, members) = decompose(c, self.src);
                             return Binding::Instance(Box::new(Expr {
@@ -342,7 +343,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         let Some(value) = field(node, "value") else {
             return;
         };
-        if value.kind() != "as_pattern" {
+        if kind_of(value) != "as_pattern" {
             return;
         }
         let (Some(expr), Some(alias)) = (value.named_child(0), field(value, "alias")) else {
@@ -372,7 +373,7 @@ impl<'s, 't> Lowerer<'s, 't> {
 pub(super) fn annotation_chain(node: Node, src: &str) -> Option<(Root, Vec<String>)> {
     let mut n = node;
     for _ in 0..16 {
-        match n.kind() {
+        match kind_of(n) {
             "type" | "parenthesized_expression" => n = n.named_child(0)?,
             "identifier" | "attribute" => {
                 let (root, members) = decompose(n, src);
@@ -382,8 +383,8 @@ pub(super) fn annotation_chain(node: Node, src: &str) -> Option<(Root, Vec<Strin
                 let head = n.named_child(0)?;
                 let name = last_segment(text(head, src));
                 if matches!(name, "Optional" | "Union" | "Annotated") {
-                    let params = if n.kind() == "generic_type" {
-                        named_children(n).find(|c| c.kind() == "type_parameter")?
+                    let params = if kind_of(n) == "generic_type" {
+                        named_children(n).find(|c| kind_of(c) == "type_parameter")?
                     } else {
                         n
                     };
@@ -394,7 +395,7 @@ pub(super) fn annotation_chain(node: Node, src: &str) -> Option<(Root, Vec<Strin
             }
             "binary_operator" => {
                 let left = field(n, "left")?;
-                n = if left.kind() == "none" {
+                n = if kind_of(left) == "none" {
                     field(n, "right")?
                 } else {
                     left

@@ -1,6 +1,7 @@
 //! Calls: their callee chains, arguments, and what the code around them does with the result.
 
 use crate::lang::field;
+use crate::lang::kind_of;
 use tree_sitter::Node;
 
 use super::scope::{Binding, Expr, Root};
@@ -20,10 +21,10 @@ impl<'s, 't> Lowerer<'s, 't> {
         let mut call_args = CallArgs::default();
         let mut first_arg = None;
         let mut arg_count = 0;
-        if let Some(a) = args.filter(|a| a.kind() == "argument_list") {
-            for arg in named_children(a).filter(|c| c.kind() != "comment") {
+        if let Some(a) = args.filter(|a| kind_of(a) == "argument_list") {
+            for arg in named_children(a).filter(|c| kind_of(c) != "comment") {
                 arg_count += 1;
-                if arg.kind() == "keyword_argument" {
+                if kind_of(arg) == "keyword_argument" {
                     if let (Some(k), Some(v)) = (field(arg, "name"), field(arg, "value")) {
                         let value = self.arg(v, scope);
                         call_args.keywords.push((text(k, src).to_string(), value));
@@ -32,7 +33,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                 }
                 if first_arg.is_none() {
                     let t = text(arg, src);
-                    let t = if arg.kind() == "string" {
+                    let t = if kind_of(arg) == "string" {
                         unquote(t)
                     } else {
                         t
@@ -86,7 +87,7 @@ impl<'s, 't> Lowerer<'s, 't> {
     }
 
     pub(super) fn arg_depth(&self, node: Node, scope: Option<FnId>, depth: u32) -> Arg {
-        match node.kind() {
+        match kind_of(node) {
             "string" => Arg::Str(unquote(text(node, self.src)).to_string()),
             "identifier" | "attribute" => {
                 let (root, members) = decompose(node, self.src);
@@ -132,7 +133,7 @@ impl<'s, 't> Lowerer<'s, 't> {
     ) -> Use {
         let mut child = node;
         for (i, &p) in ancestors.iter().enumerate().rev() {
-            match p.kind() {
+            match kind_of(p) {
                 "parenthesized_expression"
                 | "conditional_expression"
                 | "boolean_operator"
@@ -161,7 +162,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                 }
                 "with_item" | "as_pattern" | "with_clause" => return Use::Assigned,
                 "argument_list" | "keyword_argument" => {
-                    let list = if p.kind() == "keyword_argument" {
+                    let list = if kind_of(p) == "keyword_argument" {
                         i.checked_sub(1)
                     } else {
                         Some(i)
@@ -169,7 +170,7 @@ impl<'s, 't> Lowerer<'s, 't> {
                     let outer_index = list.and_then(|j| j.checked_sub(1));
                     let outer = outer_index
                         .map(|j| ancestors[j])
-                        .filter(|c| c.kind() == "call");
+                        .filter(|c| kind_of(c) == "call");
                     let spawned = outer
                         .and_then(|c| field(c, "function"))
                         .is_some_and(|f| SPAWNERS.contains(&last_segment(text(f, self.src))));
@@ -220,7 +221,7 @@ impl<'s, 't> Lowerer<'s, 't> {
 
     pub(super) fn assigned_use(&self, left: Option<Node>, scope: Option<FnId>) -> Use {
         let Some(left) = left else { return Use::Other };
-        match left.kind() {
+        match kind_of(left) {
             "identifier" => {
                 let name = text(left, self.src);
                 if name == "_" {
@@ -257,16 +258,16 @@ impl<'s, 't> Lowerer<'s, 't> {
 pub(super) fn assigned_name(call: Node, ancestors: &[Node], src: &str) -> Option<String> {
     let mut child = call;
     for &p in ancestors.iter().rev().take(8) {
-        match p.kind() {
+        match kind_of(p) {
             "await" | "parenthesized_expression" | "conditional_expression" => {}
             "assignment" => {
                 let left = field(p, "left")?;
-                return (field(p, "right") == Some(child) && left.kind() == "identifier")
+                return (field(p, "right") == Some(child) && kind_of(left) == "identifier")
                     .then(|| text(left, src).to_string());
             }
             "as_pattern" => {
                 let alias = field(p, "alias")?.named_child(0)?;
-                return (alias.kind() == "identifier").then(|| text(alias, src).to_string());
+                return (kind_of(alias) == "identifier").then(|| text(alias, src).to_string());
             }
             _ => return None,
         }
@@ -282,7 +283,7 @@ pub(super) fn decompose(node: Node, src: &str) -> (Root, Vec<String>) {
     let mut node = node;
     let mut root = Root::Other;
     for _ in 0..64 {
-        match node.kind() {
+        match kind_of(node) {
             "attribute" => {
                 let (Some(attr), Some(obj)) = (field(node, "attribute"), field(node, "object"))
                 else {
@@ -330,7 +331,7 @@ pub(super) fn callee_text(node: Node, src: &str, depth: u32) -> String {
             let mut inner = node;
             // Find the receiver call to abbreviate its callee.
             for _ in 0..64 {
-                match inner.kind() {
+                match kind_of(inner) {
                     "attribute" => match field(inner, "object") {
                         Some(o) => inner = o,
                         None => break,

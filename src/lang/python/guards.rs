@@ -1,6 +1,7 @@
 //! Guard clauses: `if <check of request input>: <answer 400/422>`, and the access paths of
 //! request input that names hold (`data = await request.json()`, `limit = request.args.get(...)`).
 
+use crate::lang::kind_of;
 use tree_sitter::Node;
 
 use crate::lang::field;
@@ -34,7 +35,7 @@ pub(super) fn if_statement(l: &mut Lowerer, node: Node) {
         if budget == 0 {
             break;
         }
-        match n.kind() {
+        match kind_of(n) {
             "identifier" => {
                 if let Some(p) = read_path(l, n, Vec::new(), Some(in_fn)) {
                     reads.push(p);
@@ -45,7 +46,7 @@ pub(super) fn if_statement(l: &mut Lowerer, node: Node) {
                 // `request.args.get`: the chain read from its root, top-down.
                 let mut members = Vec::new();
                 let mut root = n;
-                while root.kind() == "attribute" {
+                while kind_of(root) == "attribute" {
                     let (Some(obj), Some(attr)) = (field(root, "object"), field(root, "attribute"))
                     else {
                         break;
@@ -54,7 +55,7 @@ pub(super) fn if_statement(l: &mut Lowerer, node: Node) {
                     root = obj;
                 }
                 members.reverse();
-                if root.kind() == "identifier" {
+                if kind_of(root) == "identifier" {
                     if let Some(p) = read_path(l, root, members, Some(in_fn)) {
                         reads.push(p);
                     }
@@ -157,7 +158,8 @@ fn is_shape_check(l: &Lowerer, call: Node, scope: Option<FnId>) -> bool {
         return true;
     }
     // A method of request input itself (`data.get(...)`, `request.args.get(...)`).
-    f.kind() == "attribute" && field(f, "object").is_some_and(|o| input_path(l, o, scope).is_some())
+    kind_of(f) == "attribute"
+        && field(f, "object").is_some_and(|o| input_path(l, o, scope).is_some())
 }
 
 /// The request-input path an identifier in a condition reads, with the attributes after it.
@@ -219,13 +221,13 @@ fn input_path_depth(l: &Lowerer, value: Node, scope: Option<FnId>, depth: u32) -
     let mut node = value;
     let mut suffix: Vec<String> = Vec::new();
     for _ in 0..32 {
-        match node.kind() {
+        match kind_of(node) {
             "await" | "parenthesized_expression" => node = node.named_child(0)?,
             "boolean_operator" => node = field(node, "left")?,
             "attribute" => {
                 let obj = field(node, "object")?;
                 let attr = text(field(node, "attribute")?, src);
-                if obj.kind() == "identifier" {
+                if kind_of(obj) == "identifier" {
                     if let Some(Binding::SelfOf(_)) =
                         l.scopes.lookup(scope, text(obj, src), &l.model.functions)
                     {
@@ -245,8 +247,8 @@ fn input_path_depth(l: &Lowerer, value: Node, scope: Option<FnId>, depth: u32) -
             "call" => {
                 let f = field(node, "function")?;
                 let first = field(node, "arguments")
-                    .and_then(|a| named_children(a).find(|c| c.kind() != "keyword_argument"));
-                if f.kind() == "attribute" {
+                    .and_then(|a| named_children(a).find(|c| kind_of(c) != "keyword_argument"));
+                if kind_of(f) == "attribute" {
                     let obj = field(f, "object")?;
                     let method = last_segment(text(f, src)).to_string();
                     if let Some(base) = input_path_depth(l, obj, scope, depth + 1) {
@@ -287,7 +289,7 @@ fn answered_status(block: Node, src: &str) -> Option<u16> {
     let mut budget = BUDGET;
     while let Some(n) = stack.pop() {
         budget = budget.checked_sub(1)?;
-        let status = match n.kind() {
+        let status = match kind_of(n) {
             "function_definition"
             | "class_definition"
             | "lambda"
@@ -302,7 +304,7 @@ fn answered_status(block: Node, src: &str) -> Option<u16> {
             "call" => call_status(n, src),
             "raise_statement" => n
                 .named_child(0)
-                .filter(|e| matches!(e.kind(), "identifier" | "attribute"))
+                .filter(|e| matches!(kind_of(e), "identifier" | "attribute"))
                 .and_then(|e| status_from_name(last_segment(text(e, src)))),
             "assignment" => {
                 let left = field(n, "left").map_or("", |k| text(k, src));
@@ -325,7 +327,7 @@ fn answered_status(block: Node, src: &str) -> Option<u16> {
 
 /// `return body, 400` / `return body, 400, headers`.
 fn tuple_status(value: Node, src: &str) -> Option<u16> {
-    if !matches!(value.kind(), "expression_list" | "tuple") {
+    if !matches!(kind_of(value), "expression_list" | "tuple") {
         return None;
     }
     value.named_child(1).and_then(|s| status_literal(s, src))
@@ -336,7 +338,7 @@ fn call_status(call: Node, src: &str) -> Option<u16> {
     let name = last_segment(text(f, src));
     let args = field(call, "arguments")?;
     for a in named_children(args) {
-        if a.kind() == "keyword_argument" {
+        if kind_of(a) == "keyword_argument" {
             let key = field(a, "name").map_or("", |k| text(k, src));
             if matches!(key, "status" | "status_code" | "code") {
                 if let Some(s) = field(a, "value").and_then(|v| status_literal(v, src)) {
@@ -354,7 +356,7 @@ fn call_status(call: Node, src: &str) -> Option<u16> {
             .any(|k| lower.contains(k))
     {
         if let Some(s) = named_children(args)
-            .filter(|a| a.kind() != "keyword_argument")
+            .filter(|a| kind_of(a) != "keyword_argument")
             .find_map(|a| status_literal(a, src))
         {
             return Some(s);
@@ -365,7 +367,7 @@ fn call_status(call: Node, src: &str) -> Option<u16> {
 
 fn status_literal(node: Node, src: &str) -> Option<u16> {
     let t = text(node, src);
-    match node.kind() {
+    match kind_of(node) {
         "integer" => t.parse().ok().filter(|s| (100..600).contains(s)),
         "attribute" | "identifier" => {
             // `status.HTTP_400_BAD_REQUEST`, `HTTPStatus.BAD_REQUEST`

@@ -9,6 +9,7 @@ mod guards;
 mod roles;
 mod scope;
 
+use crate::lang::kind_of;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -208,7 +209,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         {
             self.class_stack.pop();
         }
-        match node.kind() {
+        match kind_of(node) {
             "function_definition" | "lambda" => self.function(node),
             "class_definition" => self.class(node),
             "call" => self.call(node),
@@ -217,7 +218,7 @@ impl<'s, 't> Lowerer<'s, 't> {
             "global_statement" | "nonlocal_statement" => {
                 if let Some(f) = self.scope_at(start) {
                     let names: Vec<String> = named_children(node)
-                        .filter(|c| c.kind() == "identifier")
+                        .filter(|c| kind_of(c) == "identifier")
                         .map(|c| text(c, self.src).to_string())
                         .collect();
                     self.scopes.globals.entry(f).or_default().extend(names);
@@ -228,18 +229,18 @@ impl<'s, 't> Lowerer<'s, 't> {
             "if_statement" | "elif_clause" => guards::if_statement(self, node),
             "return_statement" | "yield" => {
                 let scope = self.scope_at(start);
-                if node.kind() == "yield" {
+                if kind_of(node) == "yield" {
                     if let Some(f) = scope {
                         // An async generator: calling it without `await` is how it is used.
                         self.model.functions[f].returns_task = false;
                     }
                 }
                 for c in named_children(node) {
-                    let names: Vec<Node> = if c.kind() == "identifier" {
+                    let names: Vec<Node> = if kind_of(c) == "identifier" {
                         vec![c]
-                    } else if matches!(c.kind(), "expression_list" | "tuple") {
+                    } else if matches!(kind_of(c), "expression_list" | "tuple") {
                         named_children(c)
-                            .filter(|n| n.kind() == "identifier")
+                            .filter(|n| kind_of(n) == "identifier")
                             .collect()
                     } else {
                         Vec::new()
@@ -255,7 +256,7 @@ impl<'s, 't> Lowerer<'s, 't> {
 
     fn function(&mut self, node: Node<'t>) {
         let src = self.src;
-        let is_lambda = node.kind() == "lambda";
+        let is_lambda = kind_of(node) == "lambda";
         let parent = self.scope_at(node.start_byte());
         let class = if is_lambda {
             None
@@ -265,8 +266,8 @@ impl<'s, 't> Lowerer<'s, 't> {
         let is_async = !is_lambda
             && (0..node.child_count())
                 .filter_map(|i| node.child(i))
-                .take_while(|c| c.kind() != "def")
-                .any(|c| c.kind() == "async");
+                .take_while(|c| kind_of(c) != "def")
+                .any(|c| kind_of(c) == "async");
         let name = field(node, "name").map(|n| text(n, src).to_string());
         let params = field(node, "parameters");
         let body = field(node, "body");
@@ -316,10 +317,10 @@ impl<'s, 't> Lowerer<'s, 't> {
             .parents
             .last()
             .copied()
-            .filter(|p| p.kind() == "decorated_definition");
+            .filter(|p| kind_of(p) == "decorated_definition");
         let mut is_static = false;
         if let Some(d) = decorated {
-            for dec in named_children(d).filter(|c| c.kind() == "decorator") {
+            for dec in named_children(d).filter(|c| kind_of(c) == "decorator") {
                 let t = text(dec, src).trim_start_matches('@');
                 let callee = t.split('(').next().unwrap_or(t).trim();
                 let last = last_segment(callee);
@@ -358,7 +359,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         let Some(expr) = dec.named_child(0) else {
             return;
         };
-        let (callee, call) = if expr.kind() == "call" {
+        let (callee, call) = if kind_of(expr) == "call" {
             match field(expr, "function") {
                 Some(f) => (f, Some(expr.id())),
                 None => return,
@@ -388,7 +389,7 @@ impl<'s, 't> Lowerer<'s, 't> {
         let bases = field(node, "superclasses")
             .map(|s| {
                 named_children(s)
-                    .filter(|b| matches!(b.kind(), "identifier" | "attribute"))
+                    .filter(|b| matches!(kind_of(b), "identifier" | "attribute"))
                     .map(|b| {
                         let (root, members) = decompose(b, src);
                         Expr {
@@ -415,9 +416,9 @@ impl<'s, 't> Lowerer<'s, 't> {
             .parents
             .last()
             .copied()
-            .filter(|p| p.kind() == "decorated_definition")
+            .filter(|p| kind_of(p) == "decorated_definition")
         {
-            for dec in named_children(d).filter(|c| c.kind() == "decorator") {
+            for dec in named_children(d).filter(|c| kind_of(c) == "decorator") {
                 self.decorator(dec, Decorated::Class(idx), scope);
             }
         }
@@ -517,7 +518,7 @@ fn argument_of<'t>(
 ) -> Option<(Node<'t>, usize, Option<String>)> {
     let mut up = ancestors.iter().rev().copied();
     let p = up.next()?;
-    let (list, keyword) = if p.kind() == "keyword_argument" {
+    let (list, keyword) = if kind_of(p) == "keyword_argument" {
         (
             up.next()?,
             field(p, "name").map(|n| text(n, src).to_string()),
@@ -525,12 +526,12 @@ fn argument_of<'t>(
     } else {
         (p, None)
     };
-    if list.kind() != "argument_list" {
+    if kind_of(list) != "argument_list" {
         return None;
     }
     let call = up.next()?;
     let index = named_children(list)
-        .filter(|c| c.kind() != "keyword_argument" && c.kind() != "comment")
+        .filter(|c| kind_of(c) != "keyword_argument" && kind_of(c) != "comment")
         .position(|c| c.id() == node.id())
         .unwrap_or(usize::MAX);
     Some((call, index, keyword))
