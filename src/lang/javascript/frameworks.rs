@@ -417,17 +417,28 @@ pub(super) fn finish(l: &mut Lowerer, path: &Path) {
         });
     }
     next_routes(l, path);
-    // Browser code: a component library, or the scripts a server hands out from `public/`.
+    // Browser code: a component library, the scripts a server hands out (`public/`, `wwwroot/`,
+    // Blazor's `*.razor.js`), or a file that drives the DOM through the browser's globals.
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     l.model.is_ui = l
         .model
         .imports
         .iter()
         .any(|m| UI_LIBRARIES.contains(&m.as_str()))
+        || name.ends_with(".razor.js")
+        || name.ends_with(".cshtml.js")
         || path.parent().into_iter().flat_map(|p| p.iter()).any(|c| {
             matches!(
                 c.to_str(),
-                Some("public" | "static" | "assets" | "frontend" | "browser")
+                Some("public" | "static" | "assets" | "frontend" | "browser" | "wwwroot")
             )
+        })
+        || l.model.calls.iter().any(|c| {
+            c.callee.as_deref().is_some_and(|n| {
+                ["document.", "window.", "localStorage.", "navigator."]
+                    .iter()
+                    .any(|g| n.starts_with(g))
+            })
         });
     // A worker script (`parentPort`/`workerData` from `worker_threads`) runs off the main thread.
     let worker = ["parentPort", "workerData"].iter().any(|n| {
