@@ -53,6 +53,8 @@ pub(super) fn assert_call(l: &mut Lowerer, node: Node, callee: Node, args: Optio
 fn record(l: &mut Lowerer, in_fn: crate::model::FnId, condition: Node, status: u16, span: Span) {
     let mut reads = Vec::new();
     let mut checks = false;
+    // A condition that awaits something (a lookup) is a business rule, not a shape check.
+    let mut looks_up = false;
     let mut stack = vec![condition];
     let mut budget = BRANCH_BUDGET;
     while let Some(n) = stack.pop() {
@@ -69,6 +71,7 @@ fn record(l: &mut Lowerer, in_fn: crate::model::FnId, condition: Node, status: u
                 continue;
             }
             "arrow_function" | "function_expression" => continue,
+            "await_expression" => looks_up = true,
             _ => {}
         }
         if kind_of(n) == "call_expression" || kind_of(n) == "member_expression" {
@@ -97,7 +100,7 @@ fn record(l: &mut Lowerer, in_fn: crate::model::FnId, condition: Node, status: u
         span,
         in_fn,
         reads,
-        checks,
+        checks: checks && !looks_up,
         status,
     });
 }
@@ -212,12 +215,21 @@ fn answered_status(branch: Node, src: &str) -> Option<u16> {
                     "status" | "code" | "sendStatus" | "throw" | "writeHead" | "createError"
                     | "createHttpError" | "httpErrors" | "HttpError" => first,
                     // `new AppError('bad input', 400)`, `new HttpException(msg, HttpStatus.BAD_REQUEST)`
+                    // `throw ValidationError(msg)`: the conventional 400 of an error factory.
+                    e if e.ends_with("ValidationError") => Some(400),
                     e if e.ends_with("Error") || e.ends_with("Exception") => status_from_name(e)
                         .or_else(|| {
                             field(n, "arguments").and_then(|a| {
                                 named_children(a).find_map(|x| status_literal(x, src))
                             })
                         }),
+                    // A project's own error helper: `sendError(res, 400, msg)`,
+                    // `helpers.formatApiResponse(400, res)`.
+                    e if is_error_helper(e) => field(n, "arguments").and_then(|a| {
+                        named_children(a)
+                            .filter(|x| kind_of(x) == "number")
+                            .find_map(|x| status_literal(x, src))
+                    }),
                     _ => status_from_name(name),
                 }
             }
@@ -264,6 +276,14 @@ fn status_literal(node: Node, src: &str) -> Option<u16> {
 
 /// Status from an error or constant name: `BadRequestException`, `Boom.badRequest`,
 /// `HttpStatus.BAD_REQUEST`, `StatusCodes.UNPROCESSABLE_ENTITY`.
+/// A helper whose name says it answers: `sendError`, `respond`, `formatApiResponse`, `fail`.
+fn is_error_helper(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["error", "respond", "response", "reply", "fail", "reject"]
+        .iter()
+        .any(|k| n.contains(k))
+}
+
 fn status_from_name(name: &str) -> Option<u16> {
     let n = name.to_ascii_lowercase().replace('_', "");
     [
