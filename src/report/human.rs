@@ -85,10 +85,14 @@ pub fn summary(out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
     };
     writeln!(
         out,
-        "snag: {findings} in {} files ({} skipped, {} errors) in {} ms",
+        "snag: {findings} in {} files ({} skipped, {} errors{}) in {} ms",
         s.files,
         s.skipped,
         outcome.errors.len(),
+        match s.files_with_syntax_errors {
+            0 => String::new(),
+            n => format!(", {n} with syntax errors analysed as far as they parse"),
+        },
         s.elapsed_ms
     )
 }
