@@ -24,20 +24,22 @@ thread_local! {
         std::cell::RefCell::new((0, Default::default()));
 }
 
+/// The grammars, in the order of [`grammar_index`].
+fn grammars() -> [Grammar; 5] {
+    [
+        tree_sitter_javascript::LANGUAGE.into(),
+        tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+        tree_sitter_typescript::LANGUAGE_TSX.into(),
+        tree_sitter_python::LANGUAGE.into(),
+        tree_sitter_c_sharp::LANGUAGE.into(),
+    ]
+}
+
 /// A small index per grammar, for the field-id cache: the grammars differ in their counts of
 /// node kinds and fields (a Flow file is parsed as TypeScript whatever its extension says).
 fn grammar_index(root: Node) -> usize {
     static SHAPES: std::sync::OnceLock<[(usize, usize); 5]> = std::sync::OnceLock::new();
-    let shapes = SHAPES.get_or_init(|| {
-        let grammars: [Grammar; 5] = [
-            tree_sitter_javascript::LANGUAGE.into(),
-            tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
-            tree_sitter_typescript::LANGUAGE_TSX.into(),
-            tree_sitter_python::LANGUAGE.into(),
-            tree_sitter_c_sharp::LANGUAGE.into(),
-        ];
-        grammars.map(|g| (g.node_kind_count(), g.field_count()))
-    });
+    let shapes = SHAPES.get_or_init(|| grammars().map(|g| (g.node_kind_count(), g.field_count())));
     let lang = root.language();
     let shape = (lang.node_kind_count(), lang.field_count());
     shapes.iter().position(|s| *s == shape).unwrap_or(0)
@@ -49,14 +51,7 @@ pub fn kind_of<'t>(node: impl std::borrow::Borrow<Node<'t>>) -> &'static str {
     let node = *node.borrow();
     static KINDS: std::sync::OnceLock<[Vec<&'static str>; 5]> = std::sync::OnceLock::new();
     let kinds = KINDS.get_or_init(|| {
-        let grammars: [Grammar; 5] = [
-            tree_sitter_javascript::LANGUAGE.into(),
-            tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
-            tree_sitter_typescript::LANGUAGE_TSX.into(),
-            tree_sitter_python::LANGUAGE.into(),
-            tree_sitter_c_sharp::LANGUAGE.into(),
-        ];
-        grammars.map(|g| {
+        grammars().map(|g| {
             (0..g.node_kind_count())
                 .map(|id| g.node_kind_for_id(id as u16).unwrap_or(""))
                 .collect()
