@@ -132,6 +132,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                     !s.apis.is_empty()
                         || !s.statuses.is_empty()
                         || !s.callback_sinks.is_empty()
+                        || !s.promise_sources.is_empty()
                         || !s.contexts.is_empty()
                 })
                 .map(|(l, _)| *l)
