@@ -108,8 +108,9 @@ fn load_text(path: &Path, text: &str, cx: &LowerContext) -> Loaded {
     // Flow-typed JavaScript: the TypeScript grammar reads its annotations, the JS one does not.
     let head = &text.as_bytes()[..text.len().min(2048)];
     if language == Language::JavaScript && head.windows(5).any(|w| w == b"@flow") {
-        grammar = tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into();
-        key = grammar_key(Path::new("x.ts"), Language::TypeScript);
+        // TSX rather than TS: Flow files are often React components with JSX.
+        grammar = tree_sitter_typescript::LANGUAGE_TSX.into();
+        key = grammar_key(Path::new("x.tsx"), Language::TypeScript);
     }
     let parse_and_lower = |source: &str| {
         let tree = PARSERS.with(|parsers| {

@@ -71,12 +71,13 @@ fn built_by_library(cx: &RuleContext, calls: &[Call], last: &Call) -> bool {
         return false;
     }
     let sources = cx.catalog.promise_sources(cx.family());
+    // Only a function imported from a package: its canonical name carries the package.
     root.target.is_none()
         && !root.returns_promise
         && root
             .callee
             .as_deref()
-            .is_some_and(|n| !n.starts_with('.') && !sources.is_match(n))
+            .is_some_and(|n| n != root.text && !n.starts_with('.') && !sources.is_match(n))
 }
 
 /// `p.then(a).then(b)` is caught when a `.catch` or a two-argument `.then` ends the chain

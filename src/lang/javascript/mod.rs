@@ -322,8 +322,18 @@ impl<'s, 't> Lowerer<'s, 't> {
         // A callback: which call it is handed to, and whether that call runs it inline.
         let mut passed_to = None;
         let mut runs = Runs::Own;
-        if self.ancestor(0).is_some_and(|p| kind_of(p) == "arguments") {
-            if let Some(call) = self.ancestor(1) {
+        // `new Promise((async (resolve) => ...))`: parentheses do not change whose argument it is.
+        let wrapped = self
+            .parents
+            .iter()
+            .rev()
+            .take_while(|p| kind_of(**p) == "parenthesized_expression")
+            .count();
+        if self
+            .ancestor(wrapped)
+            .is_some_and(|p| kind_of(p) == "arguments")
+        {
+            if let Some(call) = self.ancestor(wrapped + 1) {
                 let callee = field(call, "function").or_else(|| field(call, "constructor"));
                 if let Some(callee) = callee {
                     let method = last_segment(text(callee, src)).to_string();
