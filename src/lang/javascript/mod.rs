@@ -121,6 +121,8 @@ struct PendingCall {
     root: Root,
     members: Vec<String>,
     receiver_node: Option<usize>,
+    /// `(async () => { ... })()`: the function called in place.
+    called_in_place: Option<usize>,
 }
 
 /// A function-valued argument of a registration, resolved at the end.
@@ -506,7 +508,17 @@ impl<'s, 't> Lowerer<'s, 't> {
                 _ => false,
             });
         let id = self.model.calls.len();
-        let call_text = scope::callee_text(callee, src);
+        let in_place = skip_wrappers_down(callee);
+        let called_in_place = matches!(
+            kind_of(in_place),
+            "arrow_function" | "function_expression" | "function"
+        )
+        .then(|| in_place.id());
+        let call_text = if called_in_place.is_some() {
+            "(function called in place)".to_string()
+        } else {
+            scope::text_of(callee, &root, &members, src, 0)
+        };
         self.model.calls.push(Call {
             span: Span::new(callee.start_byte(), node.end_byte()),
             in_fn: self.current_fn(),
@@ -536,6 +548,7 @@ impl<'s, 't> Lowerer<'s, 't> {
             root,
             members,
             receiver_node,
+            called_in_place,
         });
         if let Some(args) = args {
             let method = last_segment(text(callee, src));
@@ -944,7 +957,12 @@ impl<'s, 't> Lowerer<'s, 't> {
             );
             let call = &mut self.model.calls[id];
             call.callee = resolved.name;
-            call.target = resolved.target;
+            call.target = resolved.target.or_else(|| {
+                pending
+                    .called_in_place
+                    .and_then(|n| self.node_fn.get(&n).copied())
+                    .map(crate::model::Target::Local)
+            });
             call.returns_promise = resolved.is_async;
             call.receiver_call = pending
                 .receiver_node
