@@ -90,7 +90,9 @@ pub struct RuleFile {
     /// The rule stays quiet in test files.
     #[serde(default)]
     pub skip_tests: bool,
-    /// Browser UI components are not backend code: the rule stays quiet there.
+    /// Browser UI components are not backend code: the rule stays quiet there (rules about
+    /// server-only APIs need no such skip: a component file can only reach them from its
+    /// server-side functions, such as `getServerSideProps`).
     #[serde(default)]
     pub skip_ui: bool,
     #[serde(default, rename = "example")]

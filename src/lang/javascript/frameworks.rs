@@ -486,6 +486,18 @@ fn next_routes(l: &mut Lowerer, path: &Path) {
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     let pages_api = parts.windows(2).position(|w| w == ["pages", "api"]);
     let app_route = stem == "route" && parts.contains(&"app");
+    // A page's `getServerSideProps` runs on the server for every request.
+    if parts.contains(&"pages") && pages_api.is_none() {
+        for e in &l.model.exports {
+            if e.name == "getServerSideProps" {
+                l.model.functions[e.function].role = Role::Handler(Handler {
+                    framework: "next".into(),
+                    route: format!("getServerSideProps {stem}"),
+                    ..Handler::default()
+                });
+            }
+        }
+    }
     if pages_api.is_none() && !app_route {
         return;
     }
