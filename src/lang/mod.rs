@@ -84,6 +84,38 @@ pub fn field<'t>(node: Node<'t>, name: &'static str) -> Option<Node<'t>> {
     node.child_by_field_id(id)
 }
 
+/// Name bindings per scope: index 0 is the module, function `f` is `f + 1`. Each front-end
+/// keeps its own kind of binding in it.
+#[derive(Debug)]
+pub struct ScopeTables<B> {
+    tables: Vec<std::collections::HashMap<String, B>>,
+}
+
+impl<B> Default for ScopeTables<B> {
+    fn default() -> Self {
+        ScopeTables { tables: Vec::new() }
+    }
+}
+
+impl<B> ScopeTables<B> {
+    /// The table of a scope, made on first use.
+    pub fn table(
+        &mut self,
+        scope: Option<crate::model::FnId>,
+    ) -> &mut std::collections::HashMap<String, B> {
+        let i = scope.map_or(0, |f| f + 1);
+        if self.tables.len() <= i {
+            self.tables.resize_with(i + 1, Default::default);
+        }
+        &mut self.tables[i]
+    }
+
+    /// The binding of `name` in exactly this scope.
+    pub fn get(&self, scope: Option<crate::model::FnId>, name: &str) -> Option<&B> {
+        self.tables.get(scope.map_or(0, |f| f + 1))?.get(name)
+    }
+}
+
 /// What the front-ends know of the project before they lower a file.
 #[derive(Debug, Default)]
 pub struct LowerContext {

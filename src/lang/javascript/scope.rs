@@ -4,6 +4,8 @@
 use crate::lang::kind_of;
 use std::collections::HashMap;
 
+use crate::lang::ScopeTables;
+
 use tree_sitter::Node;
 
 use crate::lang::field;
@@ -75,7 +77,7 @@ pub fn normalize_module(spec: &str) -> String {
 #[derive(Default)]
 pub struct Scopes {
     /// Index 0 is the module; function `f` is `f + 1`.
-    tables: Vec<HashMap<String, Binding>>,
+    tables: ScopeTables<Binding>,
     params: HashMap<FnId, Vec<String>>,
     /// (class, field) -> the class name its type annotation gives (`private users: UsersService`).
     fields: HashMap<(String, String), String>,
@@ -89,16 +91,8 @@ pub struct Resolved {
 }
 
 impl Scopes {
-    fn table(&mut self, scope: Option<FnId>) -> &mut HashMap<String, Binding> {
-        let i = scope.map_or(0, |f| f + 1);
-        if self.tables.len() <= i {
-            self.tables.resize_with(i + 1, HashMap::new);
-        }
-        &mut self.tables[i]
-    }
-
     fn get(&self, scope: Option<FnId>, name: &str) -> Option<&Binding> {
-        self.tables.get(scope.map_or(0, |f| f + 1))?.get(name)
+        self.tables.get(scope, name)
     }
 
     /// Declare `name` in `scope`; `overwrite` is false for parameters so that a later
@@ -107,7 +101,7 @@ impl Scopes {
         if name.is_empty() {
             return;
         }
-        let table = self.table(scope);
+        let table = self.tables.table(scope);
         if overwrite || !table.contains_key(name) {
             table.insert(name.to_string(), binding);
         }

@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use crate::lang::ScopeTables;
+
 use crate::model::{FnId, Function, Target};
 
 /// The root of a callee's attribute chain.
@@ -76,7 +78,7 @@ pub struct Resolved {
 #[derive(Default)]
 pub struct Scopes {
     /// Index 0 is the module; function `f` is `f + 1`.
-    tables: Vec<HashMap<String, Binding>>,
+    tables: ScopeTables<Binding>,
     pub params: HashMap<FnId, Vec<String>>,
     /// `global`/`nonlocal` names per function.
     pub globals: HashMap<FnId, Vec<String>>,
@@ -199,16 +201,8 @@ pub fn normalize_type(name: &str) -> String {
 }
 
 impl Scopes {
-    fn table(&mut self, scope: Option<FnId>) -> &mut HashMap<String, Binding> {
-        let i = scope.map_or(0, |f| f + 1);
-        if self.tables.len() <= i {
-            self.tables.resize_with(i + 1, HashMap::new);
-        }
-        &mut self.tables[i]
-    }
-
     pub fn get(&self, scope: Option<FnId>, name: &str) -> Option<&Binding> {
-        self.tables.get(scope.map_or(0, |f| f + 1))?.get(name)
+        self.tables.get(scope, name)
     }
 
     /// Declare `name` in `scope`. Parameters are declared with `overwrite = false` so that a
@@ -217,7 +211,7 @@ impl Scopes {
         if name.is_empty() {
             return;
         }
-        let table = self.table(scope);
+        let table = self.tables.table(scope);
         match table.get(name) {
             None => {
                 table.insert(name.to_string(), binding);
